@@ -1,0 +1,25 @@
+# The two commands of the quick start (demo, test), and the benchmarks.
+.PHONY: demo test lint bench env clean
+
+VENV_BIN := .venv/bin
+
+env:
+	@scripts/bootstrap.sh dev,local
+
+demo: env
+	@scripts/demo.sh
+
+lint: env
+	$(VENV_BIN)/ruff check .
+	$(VENV_BIN)/ruff format --check .
+	$(VENV_BIN)/mypy
+	$(VENV_BIN)/lint-imports
+
+test: lint
+	$(VENV_BIN)/pytest
+
+bench: env
+	$(VENV_BIN)/python -m bench
+
+clean:
+	rm -rf .venv build *.egg-info .pytest_cache .mypy_cache .ruff_cache

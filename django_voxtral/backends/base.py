@@ -1,0 +1,79 @@
+"""The one interface every speech backend implements: one audio file in, a TranscriptionResult out.
+
+Backends know HTTP and the speech contract; they never run ffmpeg, split media or import Django.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ..results import TranscriptionResult
+from .errors import UnsupportedOption
+from .options import TranscriptionOptions
+
+AudioPath = str | Path
+
+
+class SpeechBackend(ABC):
+    """Base class of the backends; subclasses implement ``transcribe``.
+
+    Construct with keyword options (from settings or the CLI). Subclasses declare what they
+    can do with the ``supports_*`` flags; ``check_options`` refuses what they cannot.
+    """
+
+    name: ClassVar[str] = "base"
+    supports_translate: ClassVar[bool] = True
+    supports_word_timestamps: ClassVar[bool] = True
+    supports_language_detection: ClassVar[bool] = True
+    #: Languages the backend understands, or None for every language of the contract.
+    languages: ClassVar[frozenset[str] | None] = None
+    #: US dollars per audio minute, for cost estimates; None when unknown or free.
+    price_per_minute: float | None = None
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+
+    @property
+    def model(self) -> str:
+        return str(self.options.get("model") or self.name)
+
+    def check_options(self, options: TranscriptionOptions) -> None:
+        """Raises UnsupportedOption when this backend cannot honour ``options``."""
+        if options.task == "translate" and not self.supports_translate:
+            raise UnsupportedOption(
+                f"The {self.name} backend cannot translate; use task=transcribe "
+                "or a backend that translates (deepinfra, openai)."
+            )
+        if self.languages is not None and options.language and options.language not in self.languages:
+            raise UnsupportedOption(
+                f"The {self.name} backend understands only {', '.join(sorted(self.languages))}, "
+                f"not {options.language!r}; use another backend for that language."
+            )
+
+    @abstractmethod
+    def transcribe(self, audio: AudioPath, options: TranscriptionOptions) -> TranscriptionResult:
+        """Transcribes one audio file (at most a few minutes: the pipeline sends chunks)."""
+
+    async def atranscribe(
+        self, audio: AudioPath, options: TranscriptionOptions
+    ) -> TranscriptionResult:
+        """The async form; the default runs ``transcribe`` in a worker thread."""
+        return await asyncio.to_thread(self.transcribe, audio, options)
+
+    def close(self) -> None:
+        """Releases pooled connections; the backend may not be used afterwards."""
+
+    async def aclose(self) -> None:
+        self.close()
+
+    def __enter__(self) -> SpeechBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} model={self.model!r}>"

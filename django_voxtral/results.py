@@ -1,0 +1,226 @@
+"""The normalized transcription result: words, segments, status, and merging chunk results.
+
+Pure data and arithmetic on times; never import Django, do I/O, or know which service answered.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+
+def _round_time(value: float) -> float:
+    # Millisecond precision: finer is noise from float sums, coarser loses word timing.
+    return round(float(value), 3)
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    start: float
+    end: float
+    text: str
+
+    def shifted(self, offset: float) -> Word:
+        return Word(_round_time(self.start + offset), _round_time(self.end + offset), self.text)
+
+    def to_contract(self) -> dict[str, Any]:
+        return {"start": float(self.start), "end": float(self.end), "text": self.text}
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    id: int
+    start: float
+    end: float
+    text: str
+
+    def shifted(self, offset: float) -> Segment:
+        return Segment(
+            self.id, _round_time(self.start + offset), _round_time(self.end + offset), self.text
+        )
+
+    def to_contract(self) -> dict[str, Any]:
+        return {
+            "id": int(self.id),
+            "start": float(self.start),
+            "end": float(self.end),
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class InferenceStatus:
+    status: str = "succeeded"
+    runtime_ms: int = 0
+    cost: float = 0.0
+    tokens_generated: int = 0
+    tokens_input: int = 0
+
+    def to_contract(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "runtime_ms": int(self.runtime_ms),
+            "cost": float(self.cost),
+            "tokens_generated": int(self.tokens_generated),
+            "tokens_input": int(self.tokens_input),
+        }
+
+    @classmethod
+    def from_contract(cls, data: Mapping[str, Any] | None) -> InferenceStatus:
+        data = data or {}
+        return cls(
+            status=str(data.get("status") or "succeeded"),
+            runtime_ms=int(data.get("runtime_ms") or 0),
+            cost=float(data.get("cost") or 0.0),
+            tokens_generated=int(data.get("tokens_generated") or 0),
+            tokens_input=int(data.get("tokens_input") or 0),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptionResult:
+    """One transcription, shaped as the contract's response (see shared/contract/speech-api.md)."""
+
+    text: str
+    segments: tuple[Segment, ...] = ()
+    language: str | None = None
+    words: tuple[Word, ...] = ()
+    duration: float = 0.0
+    input_length_ms: int = 0
+    request_id: str | None = None
+    inference_status: InferenceStatus = field(default_factory=InferenceStatus)
+
+    def shifted(self, offset: float) -> TranscriptionResult:
+        """The same result with every time moved by ``offset`` seconds."""
+        return replace(
+            self,
+            segments=tuple(s.shifted(offset) for s in self.segments),
+            words=tuple(w.shifted(offset) for w in self.words),
+        )
+
+    def to_contract(self) -> dict[str, Any]:
+        """The contract's response JSON: the same keys, in the same order, with the same types."""
+        return {
+            "text": self.text,
+            "segments": [s.to_contract() for s in self.segments],
+            "language": self.language,
+            "input_length_ms": int(self.input_length_ms),
+            "words": [w.to_contract() for w in self.words],
+            "duration": float(self.duration),
+            "request_id": self.request_id,
+            "inference_status": self.inference_status.to_contract(),
+        }
+
+    @classmethod
+    def from_contract(cls, data: Mapping[str, Any]) -> TranscriptionResult:
+        """Reads the contract's response JSON; tolerant of missing optional keys."""
+        segments = tuple(
+            Segment(
+                id=int(s.get("id", i)),
+                start=float(s["start"]),
+                end=float(s["end"]),
+                text=str(s.get("text", "")),
+            )
+            for i, s in enumerate(data.get("segments") or ())
+        )
+        words = tuple(
+            Word(
+                start=float(w["start"]),
+                end=float(w["end"]),
+                text=str(w.get("text", w.get("word", ""))),
+            )
+            for w in data.get("words") or ()
+        )
+        duration = float(data.get("duration") or 0.0)
+        input_length_ms = int(data.get("input_length_ms") or round(duration * 1000))
+        request_id = data.get("request_id")
+        return cls(
+            text=str(data.get("text") or ""),
+            segments=segments,
+            language=data.get("language") or None,
+            words=words,
+            duration=duration,
+            input_length_ms=input_length_ms,
+            request_id=str(request_id) if request_id is not None else None,
+            inference_status=InferenceStatus.from_contract(data.get("inference_status")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkResult:
+    """A chunk's own result (times relative to the chunk) and where the chunk sits in the source."""
+
+    index: int
+    start: float
+    end: float
+    result: TranscriptionResult
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "start": self.start,
+            "end": self.end,
+            "result": self.result.to_contract(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ChunkResult:
+        return cls(
+            index=int(data["index"]),
+            start=float(data["start"]),
+            end=float(data["end"]),
+            result=TranscriptionResult.from_contract(data["result"]),
+        )
+
+
+def _join_text(parts: Iterable[str]) -> str:
+    return " ".join(p.strip() for p in parts if p and p.strip())
+
+
+def merge_chunk_results(
+    pieces: Sequence[ChunkResult], *, duration: float, request_id: str | None = None
+) -> TranscriptionResult:
+    """Stitches chunk results into one result in the source's timeline.
+
+    Segments and words are shifted by each chunk's start (their times are the service's own,
+    so a segment never covers a skipped silence); segment ids are renumbered; the language is
+    the one spoken over most audio; cost and runtime are summed; ``duration`` and
+    ``input_length_ms`` are those of the whole media.
+    """
+    ordered = sorted(pieces, key=lambda p: p.start)
+    segments: list[Segment] = []
+    words: list[Word] = []
+    language_seconds: Counter[str] = Counter()
+    runtime_ms = tokens_generated = tokens_input = 0
+    cost = 0.0
+    for piece in ordered:
+        shifted = piece.result.shifted(piece.start)
+        for seg in shifted.segments:
+            segments.append(replace(seg, id=len(segments)))
+        words.extend(shifted.words)
+        if piece.result.language:
+            language_seconds[piece.result.language] += max(piece.end - piece.start, 0.0)
+        status = piece.result.inference_status
+        runtime_ms += status.runtime_ms
+        cost += status.cost
+        tokens_generated += status.tokens_generated
+        tokens_input += status.tokens_input
+    language = language_seconds.most_common(1)[0][0] if language_seconds else None
+    return TranscriptionResult(
+        text=_join_text(p.result.text for p in ordered),
+        segments=tuple(segments),
+        language=language,
+        words=tuple(words),
+        duration=float(duration),
+        input_length_ms=round(duration * 1000),
+        request_id=request_id,
+        inference_status=InferenceStatus(
+            status="succeeded",
+            runtime_ms=runtime_ms,
+            cost=round(cost, 10),
+            tokens_generated=tokens_generated,
+            tokens_input=tokens_input,
+        ),
+    )

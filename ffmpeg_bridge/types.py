@@ -1,0 +1,54 @@
+"""Plain value types of the media floor: what probe() finds and what split() writes.
+
+Only data and small derived properties here; never run a process or touch a file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class AudioStream:
+    index: int
+    codec: str
+    sample_rate: int
+    channels: int
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaInfo:
+    container: str
+    duration: float
+    audio_streams: tuple[AudioStream, ...] = ()
+    has_video: bool = False
+
+    @property
+    def has_audio(self) -> bool:
+        return bool(self.audio_streams)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["audio_streams"] = [asdict(s) for s in self.audio_streams]
+        data["has_audio"] = self.has_audio
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A piece of the source's audio: times are seconds in the source's own timeline."""
+
+    index: int
+    start: float
+    end: float
+    path: Path = field(compare=False)
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "start": self.start, "end": self.end, "path": str(self.path)}

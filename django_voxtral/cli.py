@@ -1,0 +1,151 @@
+"""The `voxtral` command: transcribe a media file from the shell into JSON, SRT, WebVTT or text.
+
+Never import Django here, and never let a traceback reach the user: a failure is one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from ffmpeg_bridge import MediaError
+
+from . import __version__, formats
+from .backends import BACKEND_ALIASES, default_backend_name, load_backend
+from .backends.errors import SpeechError
+from .backends.options import TranscriptionOptions
+from .pipeline import PipelineError, PipelineProgress, transcribe_media
+
+FORMAT_CHOICES = ("json", "srt", "vtt", "txt")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="voxtral",
+        description="Transcribe audio and video files with Voxtral or another speech backend.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    t = commands.add_parser(
+        "transcribe",
+        help="transcribe one audio or video file",
+        description="Transcribe one audio or video file. Without --backend: deepinfra when "
+        "DEEPINFRA_TOKEN is set, else the offline engine (local).",
+    )
+    t.add_argument("input", metavar="INPUT", type=Path, help="audio or video file")
+    t.add_argument("-o", "--output", metavar="OUT", type=Path, help="write here (default: stdout)")
+    t.add_argument(
+        "-f",
+        "--format",
+        choices=FORMAT_CHOICES,
+        help="output format (default: from OUT's extension, else txt)",
+    )
+    t.add_argument("--backend", choices=sorted(BACKEND_ALIASES), help="speech backend")
+    t.add_argument("--model", metavar="M", help="model name (backend's default otherwise)")
+    t.add_argument("--base-url", metavar="URL", help="service base URL")
+    t.add_argument("--language", metavar="xx", help="spoken language (ISO 639-1); default: detect")
+    t.add_argument("--task", choices=("transcribe", "translate"), default="transcribe")
+    t.add_argument("--prompt", metavar="TEXT", help="initial prompt (names, spellings)")
+    t.add_argument(
+        "--chunk-seconds",
+        metavar="N",
+        type=float,
+        default=30.0,
+        help="longest chunk sent in one request, in seconds (default 30)",
+    )
+    t.add_argument(
+        "--concurrency", metavar="N", type=int, default=8, help="requests at once (default 8)"
+    )
+    return parser
+
+
+def _output_format(args: argparse.Namespace) -> str:
+    if args.format:
+        return str(args.format)
+    if args.output is not None:
+        suffix = args.output.suffix.lower().lstrip(".")
+        if suffix in FORMAT_CHOICES:
+            return suffix
+    return "txt"
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal; silent when the stream is not a terminal."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self.shown = False
+
+    def __call__(self, p: PipelineProgress) -> None:
+        if not self.enabled:
+            return
+        filled = round(self.WIDTH * p.fraction)
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        detail = f" {p.chunks_done}/{p.chunks_total} chunks" if p.chunks_total else ""
+        self.stream.write(f"\r{p.stage:<12} [{bar}] {p.fraction:4.0%}{detail}   ")
+        self.stream.flush()
+        self.shown = True
+
+    def finish(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _transcribe(args: argparse.Namespace) -> int:
+    options = TranscriptionOptions(
+        task=args.task,
+        language=args.language or None,
+        initial_prompt=args.prompt or None,
+    )
+    backend_options = {
+        key: value
+        for key, value in (("model", args.model), ("base_url", args.base_url))
+        if value is not None
+    }
+    fmt = _output_format(args)
+    if not args.input.is_file():
+        raise FileNotFoundError(f"{args.input} does not exist or is not a file")
+    bar = ProgressBar(sys.stderr)
+    with load_backend(args.backend or default_backend_name(), **backend_options) as backend:
+        try:
+            result = transcribe_media(
+                args.input,
+                backend,
+                options,
+                max_chunk_seconds=args.chunk_seconds,
+                concurrency=args.concurrency,
+                progress=bar,
+            )
+        finally:
+            bar.finish()
+    text = formats.render(result, fmt)
+    if args.output is None:
+        sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+    else:
+        args.output.write_text(text, encoding="utf-8")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `voxtral` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return _transcribe(args)
+    except (MediaError, SpeechError, PipelineError, ValueError, OSError) as exc:
+        print(f"voxtral: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("voxtral: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -4,7 +4,7 @@
 VENV_BIN := .venv/bin
 
 env:
-	@scripts/bootstrap.sh dev,local
+	@scripts/bootstrap.sh dev,local,db,rq,example
 
 demo: env
 	@scripts/demo.sh

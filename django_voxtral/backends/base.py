@@ -53,6 +53,13 @@ class SpeechBackend(ABC):
                 f"not {options.language!r}; use another backend for that language."
             )
 
+    def configuration_problems(self) -> list[str]:
+        """What stops this backend from working (e.g. no token), for Django's system checks.
+
+        Must not touch the network; an empty list means nothing is known to be wrong.
+        """
+        return []
+
     @abstractmethod
     def transcribe(self, audio: AudioPath, options: TranscriptionOptions) -> TranscriptionResult:
         """Transcribes one audio file (at most a few minutes: the pipeline sends chunks)."""

@@ -1,0 +1,103 @@
+"""Django system checks: ffmpeg present, backends known and configured, tasks run off the request.
+
+Checks only look: never call a service or start a process other than `ffmpeg -version` lookups.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+
+from .backends.errors import SpeechError
+from .conf import get_backend, get_settings
+
+TAG = "django_voxtral"
+
+
+def check_ffmpeg(**kwargs: Any) -> list[checks.CheckMessage]:
+    errors: list[checks.CheckMessage] = []
+    for env, default in (("FFMPEG_BINARY", "ffmpeg"), ("FFPROBE_BINARY", "ffprobe")):
+        binary = os.environ.get(env, default)
+        if shutil.which(binary) is None:
+            errors.append(
+                checks.Error(
+                    f"{binary} was not found on PATH; transcripts cannot be made without it.",
+                    hint="Install ffmpeg (Debian/Ubuntu: apt-get install ffmpeg; macOS: brew "
+                    f"install ffmpeg), or set {env} to its full path.",
+                    id="django_voxtral.E001",
+                )
+            )
+    return errors
+
+
+def check_backends(**kwargs: Any) -> list[checks.CheckMessage]:
+    messages: list[checks.CheckMessage] = []
+    conf = get_settings()
+    if "default" not in conf.backends:
+        messages.append(
+            checks.Error(
+                "VOXTRAL['BACKENDS'] has no 'default' entry.",
+                hint="Name one of the backends 'default'; it serves transcripts that name none.",
+                id="django_voxtral.E002",
+            )
+        )
+    for alias in conf.backends:
+        try:
+            backend = get_backend(alias)
+        except (SpeechError, ImportError, ValueError, TypeError) as exc:
+            messages.append(
+                checks.Error(
+                    f"VOXTRAL['BACKENDS'][{alias!r}] cannot be loaded: {exc}",
+                    hint="BACKEND is an alias (deepinfra, openai, local, dummy) or the dotted "
+                    "path of a SpeechBackend subclass; OPTIONS are its keyword arguments.",
+                    id="django_voxtral.E003",
+                )
+            )
+            continue
+        with backend:
+            for problem in backend.configuration_problems():
+                messages.append(
+                    checks.Error(
+                        f"VOXTRAL['BACKENDS'][{alias!r}]: {problem}",
+                        id="django_voxtral.E004",
+                    )
+                )
+    return messages
+
+
+def check_task_backend(**kwargs: Any) -> list[checks.CheckMessage]:
+    conf = get_settings()
+    tasks_setting = getattr(settings, "TASKS", None) or {
+        "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}
+    }
+    entry = tasks_setting.get(conf.task_backend)
+    if entry is None:
+        return [
+            checks.Error(
+                f"VOXTRAL['TASK_BACKEND'] is {conf.task_backend!r}, which is not in TASKS.",
+                hint=f"Add {conf.task_backend!r} to TASKS, or set VOXTRAL['TASK_BACKEND'].",
+                id="django_voxtral.E005",
+            )
+        ]
+    backend = str(entry.get("BACKEND", ""))
+    if backend.endswith("ImmediateBackend") and not settings.DEBUG:
+        return [
+            checks.Warning(
+                "Transcripts run with django.tasks' ImmediateBackend: inside the request that "
+                "creates them, for as long as the transcription takes.",
+                hint="In production use a worker: django_tasks_db.DatabaseBackend "
+                "(manage.py db_worker) or django_tasks_rq.RQBackend (rqworker).",
+                id="django_voxtral.W001",
+            )
+        ]
+    return []
+
+
+def register() -> None:
+    checks.register(check_ffmpeg, TAG)
+    checks.register(check_backends, TAG)
+    checks.register(check_task_backend, TAG)

@@ -1,0 +1,144 @@
+"""The VOXTRAL setting read through one small typed object, with defaults, reloaded on change.
+
+Never read a setting or a secret at import time: everything is looked up when used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from .backends import default_backend_name, load_backend
+from .backends.base import SpeechBackend
+
+DEFAULT_BACKEND_ALIAS = "default"
+
+DEFAULTS: dict[str, Any] = {
+    "BACKENDS": None,  # None: one "default" backend, deepinfra with a token, else local.
+    "MAX_CHUNK_SECONDS": 30,
+    "CONCURRENCY": 8,
+    "MAX_MEDIA_SECONDS": 4 * 3600,
+    "MAX_UPLOAD_SIZE": 1024 * 1024 * 1024,  # bytes: 1 GiB
+    "UPLOAD_TO": "voxtral/%Y/%m/",
+    "TASK_BACKEND": "default",  # the django.tasks backend alias that runs transcripts
+    "QUEUE_NAME": "default",
+    "WEBHOOK_ALLOW_PRIVATE": False,
+    "WEBHOOK_TIMEOUT": 10,
+    "UPLOAD_THROTTLE_RATE": "60/hour",
+    "MODELS": {},  # "app_label.Model": {"field": ..., "task": ..., ...}: declarative hooks
+}
+
+_cached: VoxtralSettings | None = None
+
+
+@dataclass(frozen=True)
+class BackendSettings:
+    """One named entry of VOXTRAL["BACKENDS"]."""
+
+    alias: str
+    backend: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def model(self) -> str | None:
+        model = self.options.get("model")
+        return str(model) if model else None
+
+
+@dataclass(frozen=True)
+class VoxtralSettings:
+    backends: dict[str, BackendSettings]
+    max_chunk_seconds: float
+    concurrency: int
+    max_media_seconds: float
+    max_upload_size: int
+    upload_to: str
+    task_backend: str
+    queue_name: str
+    webhook_allow_private: bool
+    webhook_timeout: float
+    upload_throttle_rate: str | None
+    models: dict[str, dict[str, Any]]
+
+    def backend_settings(self, alias: str | None = None) -> BackendSettings:
+        alias = alias or DEFAULT_BACKEND_ALIAS
+        try:
+            return self.backends[alias]
+        except KeyError:
+            raise UnknownBackend(alias, sorted(self.backends)) from None
+
+    def backend_for_model(self, model: str) -> BackendSettings:
+        """The configured backend that serves ``model``, else the default one."""
+        for entry in self.backends.values():
+            if entry.model == model:
+                return entry
+        return self.backend_settings(DEFAULT_BACKEND_ALIAS)
+
+
+class UnknownBackend(KeyError):
+    def __init__(self, alias: str, known: list[str]) -> None:
+        self.alias = alias
+        super().__init__(
+            f"No speech backend is configured as {alias!r}; "
+            f"VOXTRAL['BACKENDS'] has: {', '.join(known) or 'nothing'}."
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _default_backends() -> dict[str, Any]:
+    return {DEFAULT_BACKEND_ALIAS: {"BACKEND": default_backend_name(), "OPTIONS": {}}}
+
+
+def _read() -> VoxtralSettings:
+    user: dict[str, Any] = dict(getattr(settings, "VOXTRAL", None) or {})
+    merged = {**DEFAULTS, **user}
+    raw_backends = merged["BACKENDS"] or _default_backends()
+    backends = {
+        alias: BackendSettings(
+            alias=alias,
+            backend=str(entry.get("BACKEND", "")),
+            options=dict(entry.get("OPTIONS") or {}),
+        )
+        for alias, entry in raw_backends.items()
+    }
+    return VoxtralSettings(
+        backends=backends,
+        max_chunk_seconds=float(merged["MAX_CHUNK_SECONDS"]),
+        concurrency=int(merged["CONCURRENCY"]),
+        max_media_seconds=float(merged["MAX_MEDIA_SECONDS"]),
+        max_upload_size=int(merged["MAX_UPLOAD_SIZE"]),
+        upload_to=str(merged["UPLOAD_TO"]),
+        task_backend=str(merged["TASK_BACKEND"]),
+        queue_name=str(merged["QUEUE_NAME"]),
+        webhook_allow_private=bool(merged["WEBHOOK_ALLOW_PRIVATE"]),
+        webhook_timeout=float(merged["WEBHOOK_TIMEOUT"]),
+        upload_throttle_rate=merged["UPLOAD_THROTTLE_RATE"],
+        models=dict(merged["MODELS"] or {}),
+    )
+
+
+def get_settings() -> VoxtralSettings:
+    """The current VOXTRAL settings with defaults filled in (cached until settings change)."""
+    global _cached
+    if _cached is None:
+        _cached = _read()
+    return _cached
+
+
+@receiver(setting_changed)
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    global _cached
+    if setting in {"VOXTRAL", "TASKS"}:
+        _cached = None
+
+
+def get_backend(alias: str | None = None) -> SpeechBackend:
+    """A new speech backend for the named entry of VOXTRAL["BACKENDS"]; close it after use."""
+    entry = get_settings().backend_settings(alias)
+    return load_backend(entry.backend, **entry.options)

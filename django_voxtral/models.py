@@ -1,0 +1,261 @@
+"""Transcript, its Segments and its stored chunk results: what the Django app keeps in the database.
+
+Models hold data and small accessors only; never run the pipeline or call a service from here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models.fields.files import FieldFile
+from django.utils.translation import gettext_lazy as _
+
+from .backends.options import TranscriptionOptions
+from .results import ChunkResult, InferenceStatus, Segment as ResultSegment, TranscriptionResult, Word
+
+
+def upload_to(instance: Transcript, filename: str) -> str:
+    from django.utils import timezone
+
+    from .conf import get_settings
+
+    return timezone.now().strftime(get_settings().upload_to) + filename
+
+
+class TranscriptQuerySet(models.QuerySet["Transcript"]):
+    def visible_to(self, user: Any) -> TranscriptQuerySet:
+        """Staff see every transcript; anyone else only their own."""
+        if getattr(user, "is_staff", False):
+            return self
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(owner=user)
+
+    def for_instance(self, instance: models.Model, field: str | None = None) -> TranscriptQuerySet:
+        """Transcripts of another model's instance (upload hooks), newest first."""
+        qs = self.filter(
+            content_type=ContentType.objects.get_for_model(instance),
+            object_id=str(instance.pk),
+        )
+        if field is not None:
+            qs = qs.filter(source_field=field)
+        return qs.order_by("-created")
+
+
+class Transcript(models.Model):
+    """One transcription of one media file with one set of options."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+        CANCELED = "canceled", _("canceled")
+
+    class Task(models.TextChoices):
+        TRANSCRIBE = "transcribe", _("transcribe")
+        TRANSLATE = "translate", _("translate into English")
+
+    class ChunkLevel(models.TextChoices):
+        SEGMENT = "segment", _("segment")
+        WORD = "word", _("word")
+
+    FINISHED_STATUSES = (Status.DONE, Status.FAILED, Status.CANCELED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="voxtral_transcripts",
+    )
+
+    # The media: its own file (API and admin uploads) or a field of another model's instance.
+    media = models.FileField(_("media file"), upload_to=upload_to, blank=True, max_length=500)
+    media_name = models.CharField(_("media name"), max_length=255, blank=True)
+    content_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    object_id = models.CharField(max_length=64, blank=True)
+    source = GenericForeignKey("content_type", "object_id")
+    source_field = models.CharField(max_length=100, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    task = models.CharField(max_length=10, choices=Task.choices, default=Task.TRANSCRIBE)
+    language = models.CharField(_("language asked"), max_length=3, blank=True)
+    detected_language = models.CharField(max_length=3, blank=True, db_index=True)
+    initial_prompt = models.TextField(blank=True)
+    temperature = models.FloatField(default=0.0)
+    chunk_level = models.CharField(
+        max_length=7, choices=ChunkLevel.choices, default=ChunkLevel.SEGMENT
+    )
+    chunk_length_s = models.PositiveSmallIntegerField(default=30)
+
+    text = models.TextField(blank=True)
+    duration = models.FloatField(null=True, blank=True)
+    chunks_done = models.PositiveIntegerField(default=0)
+    chunks_total = models.PositiveIntegerField(default=0)
+    cost = models.DecimalField(max_digits=14, decimal_places=8, default=Decimal(0))
+    runtime_ms = models.BigIntegerField(default=0)
+    backend = models.CharField(_("backend alias"), max_length=100, default="default")
+    model = models.CharField(max_length=200, blank=True)
+    request_id = models.CharField(max_length=64, blank=True, db_index=True)
+    webhook = models.URLField(max_length=2000, blank=True)
+    error = models.TextField(blank=True)
+
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    objects = TranscriptQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = _("transcript")
+        verbose_name_plural = _("transcripts")
+        indexes = [
+            models.Index(fields=["content_type", "object_id", "source_field"]),
+            models.Index(fields=["owner", "-created"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.get_status_display()})"
+
+    @property
+    def display_name(self) -> str:
+        if self.media_name:
+            return self.media_name
+        if self.media:
+            return self.media.name.rsplit("/", 1)[-1]
+        return str(self.id)
+
+    @property
+    def progress(self) -> int:
+        """Percent done, from the chunks sent so far."""
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.chunks_total:
+            return 0
+        return min(99, int(100 * self.chunks_done / self.chunks_total))
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED_STATUSES
+
+    def media_file(self) -> FieldFile | None:
+        """The file to transcribe: the transcript's own, or the linked instance's field."""
+        if self.media:
+            return self.media
+        if self.content_type_id and self.source_field:
+            instance = self.source
+            if instance is not None:
+                value = getattr(instance, self.source_field, None)
+                if isinstance(value, FieldFile) and value:
+                    return value
+        return None
+
+    def options(self) -> TranscriptionOptions:
+        return TranscriptionOptions(
+            task=self.task,  # type: ignore[arg-type]
+            language=self.language or None,
+            initial_prompt=self.initial_prompt or None,
+            temperature=self.temperature,
+            chunk_level=self.chunk_level,  # type: ignore[arg-type]
+            chunk_length_s=self.chunk_length_s,
+        )
+
+    def stored_chunks(self) -> list[ChunkResult]:
+        return [c.to_chunk_result() for c in self.chunks.order_by("index")]
+
+    def to_result(self) -> TranscriptionResult:
+        """The stored transcript as the pipeline's result (for exports and the API)."""
+        segments: list[ResultSegment] = []
+        words: list[Word] = []
+        for seg in self.segments.order_by("index"):
+            segments.append(ResultSegment(seg.index, seg.start, seg.end, seg.text))
+            words.extend(
+                Word(float(w["start"]), float(w["end"]), str(w["text"])) for w in seg.words or ()
+            )
+        duration = float(self.duration or 0.0)
+        return TranscriptionResult(
+            text=self.text,
+            segments=tuple(segments),
+            language=self.detected_language or self.language or None,
+            words=tuple(words),
+            duration=duration,
+            input_length_ms=round(duration * 1000),
+            request_id=self.request_id or str(self.id),
+            inference_status=InferenceStatus(
+                status=_CONTRACT_STATUS.get(self.status, self.status),
+                runtime_ms=self.runtime_ms,
+                cost=float(self.cost),
+            ),
+        )
+
+
+# The contract's inference_status words for our statuses.
+_CONTRACT_STATUS = {
+    Transcript.Status.QUEUED: "queued",
+    Transcript.Status.RUNNING: "running",
+    Transcript.Status.DONE: "succeeded",
+    Transcript.Status.FAILED: "failed",
+    Transcript.Status.CANCELED: "failed",
+}
+
+
+class Segment(models.Model):
+    """A timed piece of a transcript; ``words`` holds its words' times when the service gave them."""
+
+    transcript = models.ForeignKey(Transcript, on_delete=models.CASCADE, related_name="segments")
+    index = models.PositiveIntegerField()
+    start = models.FloatField()
+    end = models.FloatField()
+    text = models.TextField()
+    words = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["transcript", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["transcript", "index"], name="voxtral_segment_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"[{self.start:.2f}-{self.end:.2f}] {self.text}"
+
+
+class TranscriptChunk(models.Model):
+    """One chunk's result as it arrived, so a retried job does not send finished chunks again."""
+
+    transcript = models.ForeignKey(Transcript, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    start = models.FloatField()
+    end = models.FloatField()
+    result = models.JSONField()
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["transcript", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["transcript", "index"], name="voxtral_chunk_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"chunk {self.index} of {self.transcript_id}"
+
+    def to_chunk_result(self) -> ChunkResult:
+        return ChunkResult(
+            index=self.index,
+            start=self.start,
+            end=self.end,
+            result=TranscriptionResult.from_contract(self.result),
+        )

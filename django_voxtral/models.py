@@ -17,7 +17,13 @@ from django.db.models.fields.files import FieldFile
 from django.utils.translation import gettext_lazy as _
 
 from .backends.options import TranscriptionOptions
-from .results import ChunkResult, InferenceStatus, Segment as ResultSegment, TranscriptionResult, Word
+from .results import (
+    ChunkResult,
+    InferenceStatus,
+    Segment as ResultSegment,
+    TranscriptionResult,
+    Word,
+)
 
 
 def upload_to(instance: Transcript, filename: str) -> str:
@@ -124,8 +130,10 @@ class Transcript(models.Model):
         verbose_name = _("transcript")
         verbose_name_plural = _("transcripts")
         indexes = [
-            models.Index(fields=["content_type", "object_id", "source_field"]),
-            models.Index(fields=["owner", "-created"]),
+            models.Index(
+                fields=["content_type", "object_id", "source_field"], name="voxtral_source_idx"
+            ),
+            models.Index(fields=["owner", "-created"], name="voxtral_owner_created_idx"),
         ]
 
     def __str__(self) -> str:

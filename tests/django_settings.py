@@ -58,7 +58,10 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", "sqlite:///" + os.path.join(tempfile.gettempdir(), "voxtral-tests.sqlite3"))
+        os.environ.get(
+            "DATABASE_URL",
+            "sqlite:///" + os.path.join(tempfile.gettempdir(), "voxtral-tests.sqlite3"),
+        )
     )
 }
 

@@ -5,7 +5,6 @@ Pure data and arithmetic on times; never import Django, do I/O, or know which se
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -179,38 +178,53 @@ def _join_text(parts: Iterable[str]) -> str:
     return " ".join(p.strip() for p in parts if p and p.strip())
 
 
+def _piece_text(result: TranscriptionResult) -> str:
+    # Some servers leave the top-level text empty yet fill the segments.
+    return result.text if result.text.strip() else _join_text(s.text for s in result.segments)
+
+
 def merge_chunk_results(
     pieces: Sequence[ChunkResult], *, duration: float, request_id: str | None = None
 ) -> TranscriptionResult:
     """Stitches chunk results into one result in the source's timeline.
 
     Segments and words are shifted by each chunk's start (their times are the service's own,
-    so a segment never covers a skipped silence); segment ids are renumbered; the language is
-    the one spoken over most audio; cost and runtime are summed; ``duration`` and
-    ``input_length_ms`` are those of the whole media.
+    so a segment never covers a skipped silence) and ordered by start whatever order the pieces
+    arrive in; segment ids are renumbered from 0; the language is the one spoken over most
+    audio; cost, runtime and tokens are summed; ``duration`` and ``input_length_ms`` are those
+    of the whole media. Two results for the same chunk index count once (the last given), so a
+    chunk stored and then sent again is not transcribed twice into the text.
     """
-    ordered = sorted(pieces, key=lambda p: p.start)
+    by_index: dict[int, ChunkResult] = {}
+    for piece in pieces:
+        by_index[piece.index] = piece
+    ordered = sorted(by_index.values(), key=lambda p: (p.start, p.index))
     segments: list[Segment] = []
     words: list[Word] = []
-    language_seconds: Counter[str] = Counter()
+    language_seconds: dict[str, float] = {}
     runtime_ms = tokens_generated = tokens_input = 0
     cost = 0.0
     for piece in ordered:
         shifted = piece.result.shifted(piece.start)
-        for seg in shifted.segments:
-            segments.append(replace(seg, id=len(segments)))
+        segments.extend(shifted.segments)
         words.extend(shifted.words)
-        if piece.result.language:
-            language_seconds[piece.result.language] += max(piece.end - piece.start, 0.0)
+        spoken = piece.result.language
+        if spoken:
+            seconds = max(piece.end - piece.start, 0.0)
+            language_seconds[spoken] = language_seconds.get(spoken, 0.0) + seconds
         status = piece.result.inference_status
         runtime_ms += status.runtime_ms
         cost += status.cost
         tokens_generated += status.tokens_generated
         tokens_input += status.tokens_input
-    language = language_seconds.most_common(1)[0][0] if language_seconds else None
+    # A stable sort: a service's segments past its chunk's end still land in time order.
+    segments.sort(key=lambda s: s.start)
+    words.sort(key=lambda w: w.start)
+    # max() keeps the first language seen on a tie: the one spoken first.
+    language = max(language_seconds, key=language_seconds.__getitem__) if language_seconds else None
     return TranscriptionResult(
-        text=_join_text(p.result.text for p in ordered),
-        segments=tuple(segments),
+        text=_join_text(_piece_text(p.result) for p in ordered),
+        segments=tuple(replace(seg, id=i) for i, seg in enumerate(segments)),
         language=language,
         words=tuple(words),
         duration=float(duration),

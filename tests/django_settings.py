@@ -28,6 +28,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "django_tasks_db",
+    "django_rq",
+    "django_tasks_rq",
     "django_voxtral",
     "tests.testapp",
 ]
@@ -71,6 +73,9 @@ STORAGES = {
 }
 STATIC_URL = "/static/"
 MEDIA_ROOT = os.path.join(tempfile.gettempdir(), "voxtral-test-media")
+
+# RQ on Redis, for the test that runs transcripts with an RQ worker (database 3: tests only).
+RQ_QUEUES = {"voxtral-test": {"HOST": "127.0.0.1", "PORT": 6379, "DB": 3}}
 
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 

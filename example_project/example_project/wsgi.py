@@ -1,0 +1,11 @@
+"""WSGI entry point of the example site.
+
+Demo only.
+"""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example_project.settings")
+application = get_wsgi_application()

@@ -15,8 +15,14 @@ lint: env
 	$(VENV_BIN)/mypy
 	$(VENV_BIN)/lint-imports
 
+# The Django tests run twice: on SQLite with everything else, then on PostgreSQL.
+DJANGO_TESTS = tests/test_django_*.py $(wildcard tests/test_api_*.py tests/test_admin_*.py tests/test_commands*.py)
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+
 test: lint
+	@scripts/services.sh
 	$(VENV_BIN)/pytest
+	DATABASE_URL=$(PG_URL) $(VENV_BIN)/pytest -q --create-db $(DJANGO_TESTS)
 
 bench: env
 	$(VENV_BIN)/python -m bench

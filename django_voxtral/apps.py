@@ -1,6 +1,6 @@
 """The Django app config: registers system checks and the declarative upload hooks at startup.
 
-Never touch the database or a speech service here: ready() runs in every process, management commands included.
+Never touch the database or a speech service here: ready() runs in every process.
 """
 
 from __future__ import annotations

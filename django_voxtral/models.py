@@ -20,9 +20,11 @@ from .backends.options import TranscriptionOptions
 from .results import (
     ChunkResult,
     InferenceStatus,
-    Segment as ResultSegment,
     TranscriptionResult,
     Word,
+)
+from .results import (
+    Segment as ResultSegment,
 )
 
 
@@ -222,7 +224,7 @@ _CONTRACT_STATUS = {
 
 
 class Segment(models.Model):
-    """A timed piece of a transcript; ``words`` holds its words' times when the service gave them."""
+    """A timed piece of a transcript; ``words`` holds its words' times if given."""
 
     transcript = models.ForeignKey(Transcript, on_delete=models.CASCADE, related_name="segments")
     index = models.PositiveIntegerField()

@@ -104,15 +104,14 @@ def _transcribe(transcript: Transcript) -> TranscriptionResult:
         )
     conf = get_settings()
     progress = _Progress(transcript)
-    with spooled(media, name=transcript.display_name) as local, get_backend(
-        transcript.backend
-    ) as backend:
+    with (
+        spooled(media, name=transcript.display_name) as local,
+        get_backend(transcript.backend) as backend,
+    ):
         if transcript.sha256 and transcript.sha256 != local.sha256:
             # A different file under the same transcript: stored chunks belong to the old one.
             transcript.chunks.all().delete()
-        Transcript.objects.filter(pk=transcript.pk).update(
-            sha256=local.sha256, model=backend.model
-        )
+        Transcript.objects.filter(pk=transcript.pk).update(sha256=local.sha256, model=backend.model)
         transcript.sha256, transcript.model = local.sha256, backend.model
         return transcribe_media(
             local.path,

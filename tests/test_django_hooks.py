@@ -24,9 +24,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def registered() -> Iterator[hooks.Hook]:
-    hook = django_voxtral.register(
-        Clip, "file", language="en", owner=lambda clip: clip.uploaded_by
-    )
+    hook = django_voxtral.register(Clip, "file", language="en", owner=lambda clip: clip.uploaded_by)
     yield hook
     hooks.unregister(Clip)
 

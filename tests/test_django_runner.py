@@ -1,4 +1,4 @@
-"""The worker side of the Django app: claiming, running, saving chunks, failing, retrying, canceling.
+"""The worker side of the Django app: claiming, running, saving chunks, failing, retrying.
 
 Real ffmpeg on generated speech, Django's InMemoryStorage (so no code may use FieldFile.path).
 """
@@ -14,11 +14,12 @@ from django.core.files.base import ContentFile
 from django.db import connection
 
 from django_voxtral.backends import dummy
+from django_voxtral.backends.errors import ServiceUnavailable
 from django_voxtral.models import Transcript, TranscriptChunk
+from django_voxtral.results import Segment, TranscriptionResult, Word
 from django_voxtral.runner import claim, run_transcript, words_by_segment
 from django_voxtral.signals import transcript_failed, transcript_finished, transcript_started
 from django_voxtral.tasks import enqueue
-from django_voxtral.results import Segment, TranscriptionResult, Word
 
 pytestmark = pytest.mark.django_db
 
@@ -143,31 +144,40 @@ def test_not_a_media_file_fails_with_its_error_and_signal(
     assert signals.events == [("started", "running"), ("failed", "failed")]
 
 
-def test_failed_chunk_keeps_finished_chunks_and_retry_sends_only_the_rest(
-    pauses_wav: Path, outbox: Any, settings: Any
+def test_a_failing_service_fails_the_transcript_naming_the_chunk(
+    pauses_wav: Path, outbox: Any, settings: Any, signals: Any
 ) -> None:
     settings.VOXTRAL = {
         "BACKENDS": {
-            "default": {"BACKEND": "dummy", "OPTIONS": {"fail_on_calls": [2]}},
+            "default": {"BACKEND": "dummy", "OPTIONS": {"error": ServiceUnavailable("down")}}
         },
         "CONCURRENCY": 1,
     }
     transcript = make_transcript(pauses_wav)
     assert run_transcript(transcript.pk) == "failed"
     transcript.refresh_from_db()
-    assert "chunk 1" in transcript.error, transcript.error
-    assert transcript.chunks.count() == 1
-    first_round = len(outbox)
+    assert transcript.error.startswith("chunk 0 (0:00:00.0-"), transcript.error
+    assert "down" in transcript.error
+    assert signals.events == [("started", "running"), ("failed", "failed")]
 
-    settings.VOXTRAL = {"BACKENDS": {"default": {"BACKEND": "dummy", "OPTIONS": {}}}}
-    Transcript.objects.filter(pk=transcript.pk).update(status=Transcript.Status.QUEUED)
+
+def test_retry_sends_only_the_chunks_not_stored(pauses_wav: Path, outbox: Any) -> None:
+    transcript = make_transcript(pauses_wav)
     assert run_transcript(transcript.pk) == "done"
-    transcript.refresh_from_db()
     total = transcript.chunks.count()
     assert total >= 2
-    # Chunk 0 was stored by the first run and is not sent again.
-    assert len(outbox) - first_round == total - 1
-    assert transcript.error == ""
+    # As if the worker had died after the first chunk: only chunk 0 is stored.
+    transcript.chunks.exclude(index=0).delete()
+    Transcript.objects.filter(pk=transcript.pk).update(status=Transcript.Status.QUEUED)
+    outbox.clear()
+
+    assert run_transcript(transcript.pk) == "done"
+
+    assert sorted(Path(call.audio_path).name for call in outbox) == sorted(
+        f"chunk-{i:05d}.flac" for i in range(1, total)
+    )
+    assert transcript.chunks.count() == total
+    assert transcript.segments.count() == total
 
 
 def test_cancel_during_run_stops_and_stays_canceled(pauses_wav: Path, outbox: Any) -> None:

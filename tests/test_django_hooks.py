@@ -37,13 +37,13 @@ def save_clip(path: Path, title: str = "clip", **fields: Any) -> Clip:
 
 def test_saving_a_new_file_queues_one_transcript(
     registered: hooks.Hook,
-    pauses_wav: Path,
+    long_pause_audio: Path,
     django_user_model: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     user = django_user_model.objects.create_user("owner")
     with django_capture_on_commit_callbacks(execute=True):
-        clip = save_clip(pauses_wav, uploaded_by=user)
+        clip = save_clip(long_pause_audio, uploaded_by=user)
     transcripts = list(clip.transcripts)
     assert len(transcripts) == 1
     transcript = transcripts[0]
@@ -57,10 +57,10 @@ def test_saving_a_new_file_queues_one_transcript(
 
 
 def test_saving_the_same_file_again_does_not_queue_twice(
-    registered: hooks.Hook, pauses_wav: Path, django_capture_on_commit_callbacks: Any
+    registered: hooks.Hook, long_pause_audio: Path, django_capture_on_commit_callbacks: Any
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
-        clip = save_clip(pauses_wav)
+        clip = save_clip(long_pause_audio)
     clip.title = "renamed"
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         clip.save()
@@ -69,11 +69,11 @@ def test_saving_the_same_file_again_does_not_queue_twice(
 
 
 def test_a_changed_file_is_transcribed_again(
-    registered: hooks.Hook, pauses_wav: Path, django_capture_on_commit_callbacks: Any
+    registered: hooks.Hook, long_pause_audio: Path, django_capture_on_commit_callbacks: Any
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
-        clip = save_clip(pauses_wav)
-        clip.file.save("other.wav", ContentFile(pauses_wav.read_bytes()), save=True)
+        clip = save_clip(long_pause_audio)
+        clip.file.save("other.wav", ContentFile(long_pause_audio.read_bytes()), save=True)
     names = list(clip.transcripts.values_list("media_name", flat=True))
     assert len(names) == 2
     assert len(set(names)) == 2, "each transcript is of its own file"
@@ -84,8 +84,8 @@ def test_no_file_no_transcript(registered: hooks.Hook) -> None:
     assert clip.transcripts.count() == 0
 
 
-def test_unregistered_models_are_left_alone(pauses_wav: Path) -> None:
-    clip = save_clip(pauses_wav)
+def test_unregistered_models_are_left_alone(long_pause_audio: Path) -> None:
+    clip = save_clip(long_pause_audio)
     assert clip.transcripts.count() == 0
 
 

@@ -5,6 +5,7 @@ Real ffmpeg on generated speech, Django's InMemoryStorage (so no code may use Fi
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -62,8 +63,10 @@ def signals() -> Any:
         signal.disconnect(recorder)
 
 
-def test_run_saves_result_segments_and_chunks(pauses_wav: Path, outbox: Any, signals: Any) -> None:
-    transcript = make_transcript(pauses_wav)
+def test_run_saves_result_segments_and_chunks(
+    long_pause_audio: Path, outbox: Any, signals: Any
+) -> None:
+    transcript = make_transcript(long_pause_audio)
 
     assert run_transcript(transcript.pk) == "done"
 
@@ -71,7 +74,7 @@ def test_run_saves_result_segments_and_chunks(pauses_wav: Path, outbox: Any, sig
     assert transcript.status == Transcript.Status.DONE
     assert transcript.error == ""
     assert transcript.started is not None and transcript.finished is not None
-    assert transcript.duration == pytest.approx(pauses_wav_duration(pauses_wav), abs=0.1)
+    assert transcript.duration == pytest.approx(audio_duration(long_pause_audio), abs=0.1)
     assert len(transcript.sha256) == 64
     chunks = list(transcript.chunks.order_by("index"))
     assert len(chunks) >= 2, "the long pauses must split the file"
@@ -91,14 +94,14 @@ def test_run_saves_result_segments_and_chunks(pauses_wav: Path, outbox: Any, sig
     assert len(result.segments) == len(segments)
 
 
-def pauses_wav_duration(path: Path) -> float:
+def audio_duration(path: Path) -> float:
     import soundfile
 
     return float(soundfile.info(str(path)).duration)
 
 
-def test_claim_is_atomic_across_threads(pauses_wav: Path, transactional_db: Any) -> None:
-    transcript = make_transcript(pauses_wav)
+def test_claim_is_atomic_across_threads(long_pause_audio: Path, transactional_db: Any) -> None:
+    transcript = make_transcript(long_pause_audio)
     wins: list[bool] = []
     barrier = threading.Barrier(4)
 
@@ -118,8 +121,8 @@ def test_claim_is_atomic_across_threads(pauses_wav: Path, transactional_db: Any)
     assert Transcript.objects.get(pk=transcript.pk).status == Transcript.Status.RUNNING
 
 
-def test_a_claimed_transcript_is_not_run_twice(pauses_wav: Path, outbox: Any) -> None:
-    transcript = make_transcript(pauses_wav)
+def test_a_claimed_transcript_is_not_run_twice(long_pause_audio: Path, outbox: Any) -> None:
+    transcript = make_transcript(long_pause_audio)
     assert run_transcript(transcript.pk) == "done"
     sent = len(outbox)
     assert run_transcript(transcript.pk) == "done"
@@ -145,7 +148,7 @@ def test_not_a_media_file_fails_with_its_error_and_signal(
 
 
 def test_a_failing_service_fails_the_transcript_naming_the_chunk(
-    pauses_wav: Path, outbox: Any, settings: Any, signals: Any
+    long_pause_audio: Path, outbox: Any, settings: Any, signals: Any
 ) -> None:
     settings.VOXTRAL = {
         "BACKENDS": {
@@ -153,16 +156,16 @@ def test_a_failing_service_fails_the_transcript_naming_the_chunk(
         },
         "CONCURRENCY": 1,
     }
-    transcript = make_transcript(pauses_wav)
+    transcript = make_transcript(long_pause_audio)
     assert run_transcript(transcript.pk) == "failed"
     transcript.refresh_from_db()
-    assert transcript.error.startswith("chunk 0 (0:00:00.0-"), transcript.error
-    assert "down" in transcript.error
+    # The message names the chunk and its time range in the media, then the service's error.
+    assert re.fullmatch(r"chunk 0 \(0:00:0\d\.\d-0:00:0\d\.\d\) failed: down", transcript.error)
     assert signals.events == [("started", "running"), ("failed", "failed")]
 
 
-def test_retry_sends_only_the_chunks_not_stored(pauses_wav: Path, outbox: Any) -> None:
-    transcript = make_transcript(pauses_wav)
+def test_retry_sends_only_the_chunks_not_stored(long_pause_audio: Path, outbox: Any) -> None:
+    transcript = make_transcript(long_pause_audio)
     assert run_transcript(transcript.pk) == "done"
     total = transcript.chunks.count()
     assert total >= 2
@@ -180,8 +183,8 @@ def test_retry_sends_only_the_chunks_not_stored(pauses_wav: Path, outbox: Any) -
     assert transcript.segments.count() == total
 
 
-def test_cancel_during_run_stops_and_stays_canceled(pauses_wav: Path, outbox: Any) -> None:
-    transcript = make_transcript(pauses_wav)
+def test_cancel_during_run_stops_and_stays_canceled(long_pause_audio: Path, outbox: Any) -> None:
+    transcript = make_transcript(long_pause_audio)
 
     def cancel(sender: Any, transcript: Transcript, **kwargs: Any) -> None:
         Transcript.objects.filter(pk=transcript.pk).update(status=Transcript.Status.CANCELED)
@@ -204,9 +207,9 @@ def test_missing_media_fails_with_a_message(outbox: Any) -> None:
 
 
 def test_enqueue_runs_on_commit(
-    pauses_wav: Path, outbox: Any, django_capture_on_commit_callbacks: Any
+    long_pause_audio: Path, outbox: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    transcript = make_transcript(pauses_wav)
+    transcript = make_transcript(long_pause_audio)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         enqueue(transcript)
     assert len(callbacks) == 1
@@ -224,8 +227,8 @@ def test_words_are_given_to_the_segment_they_start_in() -> None:
     assert [[w.text for w in ws] for ws in words_by_segment(result)] == [["a", "b"], ["c"]]
 
 
-def test_stored_chunks_round_trip(pauses_wav: Path, outbox: Any) -> None:
-    transcript = make_transcript(pauses_wav)
+def test_stored_chunks_round_trip(long_pause_audio: Path, outbox: Any) -> None:
+    transcript = make_transcript(long_pause_audio)
     run_transcript(transcript.pk)
     stored = transcript.stored_chunks()
     rows = TranscriptChunk.objects.filter(transcript=transcript).order_by("index")

@@ -31,10 +31,10 @@ def _queued(path: Path) -> Transcript:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_db_worker_runs_a_transcript(pauses_wav: Path, settings: Any) -> None:
+def test_db_worker_runs_a_transcript(long_pause_audio: Path, settings: Any) -> None:
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     dummy.outbox.clear()
-    transcript = _queued(pauses_wav)
+    transcript = _queued(long_pause_audio)
     assert Transcript.objects.get(pk=transcript.pk).status == Transcript.Status.QUEUED
 
     call_command("db_worker", batch=True, interval=0.1, startup_delay=False)
@@ -54,7 +54,7 @@ def _redis_up() -> bool:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_rq_worker_on_redis_runs_a_transcript(pauses_wav: Path, settings: Any) -> None:
+def test_rq_worker_on_redis_runs_a_transcript(long_pause_audio: Path, settings: Any) -> None:
     if not _redis_up():
         pytest.fail(
             "Redis is not running on 127.0.0.1:6379; start it with: redis-server --daemonize yes "
@@ -71,7 +71,7 @@ def test_rq_worker_on_redis_runs_a_transcript(pauses_wav: Path, settings: Any) -
 
     django_rq.get_queue("voxtral-test").empty()
     dummy.outbox.clear()
-    transcript = _queued(pauses_wav)
+    transcript = _queued(long_pause_audio)
     assert django_rq.get_queue("voxtral-test").count == 1
 
     call_command(

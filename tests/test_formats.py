@@ -162,11 +162,13 @@ def test_long_segment_is_split_into_cues_of_two_balanced_lines() -> None:
     assert tokens_of(cues) == text.split()
     for cue in cues:
         if len(cue.lines) == 2:
-            # No break at another space would make the two lines more even.
+            # No break after a longer word (a line should not end on "the" or "of") would make
+            # the two lines more even.
             joined = " ".join(cue.lines)
             spaces = [m.start() for m in re.finditer(" ", joined)]
-            best = min(abs(len(joined[:s]) - len(joined[s + 1 :])) for s in spaces)
-            assert abs(len(cue.lines[0]) - len(cue.lines[1])) == best
+            good = [s for s in spaces if len(joined[:s].split()[-1]) > 3]
+            best = min(abs(len(joined[:s]) - len(joined[s + 1 :])) for s in good)
+            assert abs(len(cue.lines[0]) - len(cue.lines[1])) <= best
         else:
             assert len(cue.lines[0]) <= 42
 
@@ -436,6 +438,16 @@ def test_txt_is_paragraphs_split_at_long_pauses() -> None:
     )
     assert to_txt(result) == "Good morning. Today we talk about bees.\n\nNext topic: wasps.\n"
     assert to_txt(TranscriptionResult(text=" only text ")) == "only text\n"
+
+
+def test_txt_breaks_a_long_run_without_pauses_at_a_sentence_end() -> None:
+    sentence = " ".join(LOREM).capitalize() + "."
+    segments = [(i * 8.0, i * 8.0 + 7.9, sentence) for i in range(30)]
+    paragraphs = to_txt(result_of(*segments)).rstrip("\n").split("\n\n")
+    assert len(paragraphs) > 3
+    assert all(p.endswith(".") for p in paragraphs)
+    assert all(len(p) < 600 + 2 * len(sentence) for p in paragraphs)
+    assert " ".join(paragraphs) == " ".join(t for _, _, t in segments)
 
 
 # Copied from ../shared/contract/speech-api.md ("Response (200, JSON)").

@@ -221,7 +221,7 @@ def _break_cost(timed: Sequence[_Timed], i: int, penalty: float) -> float:
     gap = timed[i].start - timed[i - 1].end
     if gap >= _PAUSE_MS or unit.ends_sentence():
         return 0.0
-    cost = penalty / 4 if unit.ends_clause() else penalty
+    cost = penalty / 4 if unit.ends_clause() else penalty * (1.5 if unit.is_short_word() else 1)
     return cost / 2 if gap >= _SHORT_PAUSE_MS else cost
 
 
@@ -233,7 +233,7 @@ def _plan(timed: Sequence[_Timed], layout: _Layout) -> list[tuple[int, int]]:
     """
     n = len(timed)
     capacity = layout.max_chars * layout.max_lines
-    penalty = (capacity / 2) ** 2
+    penalty = capacity**2 / 2
     best = [0.0] + [math.inf] * n
     back = [0] * (n + 1)
     for i in range(1, n + 1):
@@ -289,7 +289,7 @@ def _wrap(pieces: Sequence[Unit], max_chars: int, max_lines: int) -> list[str]:
                     continue
                 c = cost[lines - 1][j] + (max_chars - w) ** 2
                 if i < n and not (pieces[i - 1].ends_sentence() or pieces[i - 1].ends_clause()):
-                    c += nudge
+                    c += nudge * (2 if pieces[i - 1].is_short_word() else 1)
                 if c < cost[lines][i]:
                     cost[lines][i], back[lines][i] = c, j
     if cost[count][n] == math.inf:  # cannot happen for a planned cue; greedy lines are valid

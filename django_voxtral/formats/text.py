@@ -81,6 +81,14 @@ class Unit:
         stripped = self.text.rstrip(_CLOSERS)
         return bool(stripped) and stripped[-1] in SENTENCE_END
 
+    def is_short_word(self) -> bool:
+        """A word of three letters or fewer ("the", "of", "and"): a line reads badly after it."""
+        return (
+            self.core_end - self.core_start <= 3
+            and self.text[-1:].isalpha()
+            and (not is_wide(self.text[-1]))
+        )
+
     def ends_clause(self) -> bool:
         stripped = self.text.rstrip(_CLOSERS)
         return bool(stripped) and stripped[-1] in CLAUSE_END

@@ -9,11 +9,13 @@ import json
 
 from ..results import TranscriptionResult
 from .cues import Cue, make_cues
-from .text import clean, join_texts
+from .text import SENTENCE_END, clean, join_texts
 from .timecode import format_timestamp
 
 # A pause at least this long between segments starts a new paragraph in plain text.
 PARAGRAPH_PAUSE_SECONDS = 2.0
+# Without pauses, a paragraph this long ends at the next sentence end, so text never becomes a wall.
+PARAGRAPH_MAX_CHARS = 600
 
 
 def to_json(result: TranscriptionResult, *, indent: int | None = 2) -> str:
@@ -66,8 +68,9 @@ def to_txt(result: TranscriptionResult) -> str:
     """The transcript as paragraphs: segments joined into running text, one paragraph per line.
 
     A new paragraph (a blank line between) starts where the speaker paused for
-    ``PARAGRAPH_PAUSE_SECONDS`` or more, which is where a topic or a speaker usually changes;
-    lines are not wrapped (any editor does that). Without segments, the result's text.
+    ``PARAGRAPH_PAUSE_SECONDS`` or more, which is where a topic or a speaker usually changes,
+    or at the first sentence end after ``PARAGRAPH_MAX_CHARS``; lines are not wrapped (any
+    editor does that). Without segments, the result's text.
     Ends with a newline unless there is no text at all.
     """
     segments = sorted((s for s in result.segments if clean(s.text)), key=lambda s: (s.start, s.end))
@@ -76,9 +79,16 @@ def to_txt(result: TranscriptionResult) -> str:
         return text + "\n" if text else ""
     paragraphs: list[list[str]] = [[]]
     previous_end: float | None = None
+    length = 0
     for segment in segments:
-        if previous_end is not None and segment.start - previous_end >= PARAGRAPH_PAUSE_SECONDS:
+        text = clean(segment.text)
+        if previous_end is not None and (
+            segment.start - previous_end >= PARAGRAPH_PAUSE_SECONDS
+            or (length >= PARAGRAPH_MAX_CHARS and paragraphs[-1][-1][-1] in SENTENCE_END)
+        ):
             paragraphs.append([])
-        paragraphs[-1].append(segment.text)
+            length = 0
+        paragraphs[-1].append(text)
+        length += len(text) + 1
         previous_end = segment.end if previous_end is None else max(previous_end, segment.end)
     return "\n\n".join(join_texts(p) for p in paragraphs) + "\n"

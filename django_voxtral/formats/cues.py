@@ -248,7 +248,11 @@ def _plan(timed: Sequence[_Timed], layout: _Layout) -> list[tuple[int, int]]:
             if j < i - 1 and (
                 w > capacity + layout.max_lines
                 or timed[i - 1].end - timed[j].start > layout.max_ms
-                or _lines_needed([t.unit for t in timed[j:i]], layout.max_chars) > layout.max_lines
+                or (
+                    w > layout.max_chars
+                    and _lines_needed([t.unit for t in timed[j:i]], layout.max_chars)
+                    > layout.max_lines
+                )
             ):
                 break
             cost = best[j] + (capacity - w) ** 2 + ending

@@ -222,9 +222,9 @@ def test_gives_up_after_max_retries_with_a_typed_error(
     standin: StandIn, standin_token: str, tones_audio: dict[str, Path]
 ) -> None:
     standin.inject(*["503"] * 6)
-    with make(standin, standin_token, max_retries=2) as backend:
-        with pytest.raises(ServiceUnavailable) as caught:
-            backend.transcribe(tones_audio["flac"], TranscriptionOptions())
+    backend = make(standin, standin_token, max_retries=2)
+    with backend, pytest.raises(ServiceUnavailable) as caught:
+        backend.transcribe(tones_audio["flac"], TranscriptionOptions())
     assert len(standin.requests) == 3
     assert caught.value.status_code == 503
     assert "injected fault 503" in caught.value.body_excerpt
@@ -235,9 +235,9 @@ def test_rate_limit_that_lasts_is_rate_limited(
     standin: StandIn, standin_token: str, tones_audio: dict[str, Path]
 ) -> None:
     standin.inject(*["429"] * 4)
-    with make(standin, standin_token, max_retries=3) as backend:
-        with pytest.raises(RateLimited) as caught:
-            backend.transcribe(tones_audio["flac"], TranscriptionOptions())
+    backend = make(standin, standin_token, max_retries=3)
+    with backend, pytest.raises(RateLimited) as caught:
+        backend.transcribe(tones_audio["flac"], TranscriptionOptions())
     assert caught.value.status_code == 429
     assert "concurrency" in str(caught.value)
     assert len(standin.requests) == 4
@@ -251,9 +251,9 @@ def test_total_retry_time_is_bounded(
 ) -> None:
     # A wait that would pass max_retry_seconds is not taken: the error comes at once.
     standin.inject("503", retry_after="20")
-    with make(standin, standin_token, max_retry_seconds=10) as backend:
-        with pytest.raises(ServiceUnavailable):
-            backend.transcribe(tones_audio["flac"], TranscriptionOptions())
+    backend = make(standin, standin_token, max_retry_seconds=10)
+    with backend, pytest.raises(ServiceUnavailable):
+        backend.transcribe(tones_audio["flac"], TranscriptionOptions())
     assert recorded_sleeps == []
     assert len(standin.requests) == 1
 
@@ -262,9 +262,9 @@ def test_dropped_connections_that_last_are_service_unavailable(
     standin: StandIn, standin_token: str, tones_audio: dict[str, Path]
 ) -> None:
     standin.inject("drop", "drop", "drop")
-    with make(standin, standin_token, max_retries=2) as backend:
-        with pytest.raises(ServiceUnavailable) as caught:
-            backend.transcribe(tones_audio["flac"], TranscriptionOptions())
+    backend = make(standin, standin_token, max_retries=2)
+    with backend, pytest.raises(ServiceUnavailable) as caught:
+        backend.transcribe(tones_audio["flac"], TranscriptionOptions())
     assert caught.value.status_code is None
     assert "base_url" in str(caught.value)
 
@@ -322,7 +322,8 @@ def test_token_never_shows_in_reprs_errors_or_logs(
         assert len(errors) == 2
         seen = [repr(backend), str(backend), repr(vars(backend)), repr(backend.http)]
         seen += [str(e) for e in errors] + [repr(e) for e in errors]
-        seen += [r.getMessage() for r in caplog.records] + [repr(r.__dict__) for r in caplog.records]
+        seen += [r.getMessage() for r in caplog.records]
+        seen += [repr(r.__dict__) for r in caplog.records]
     assert any("retry" in m for m in seen)  # the retries were logged
     assert not [text for text in seen if standin_token in text]
 

@@ -6,6 +6,7 @@ Never import Django here, and never let a traceback reach the user: a failure is
 from __future__ import annotations
 
 import argparse
+from importlib import metadata
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,13 +14,13 @@ from typing import TextIO
 
 from ffmpeg_bridge import MediaError
 
-from . import __version__, formats
+from .formats import FORMATS, render
 from .backends import BACKEND_ALIASES, default_backend_name, load_backend
 from .backends.errors import SpeechError
 from .backends.options import TranscriptionOptions
 from .pipeline import PipelineError, PipelineProgress, transcribe_media
 
-FORMAT_CHOICES = ("json", "srt", "vtt", "txt")
+FORMAT_CHOICES = tuple(FORMATS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="voxtral",
         description="Transcribe audio and video files with Voxtral or another speech backend.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {metadata.version('django-voxtral')}"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     t = commands.add_parser(
@@ -126,7 +129,7 @@ def _transcribe(args: argparse.Namespace) -> int:
             )
         finally:
             bar.finish()
-    text = formats.render(result, fmt)
+    text = render(result, fmt)
     if args.output is None:
         sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
     else:

@@ -1,0 +1,187 @@
+"""The pipeline end to end: real ffmpeg on generated media, chunks sent concurrently, results merged.
+
+Uses the dummy backend (in memory) and the offline engine; HTTP backends are in test_pipeline_http.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+import ffmpeg_bridge
+from django_voxtral.backends import dummy, load_backend
+from django_voxtral.backends.base import AudioPath
+from django_voxtral.backends.dummy import DummyBackend
+from django_voxtral.backends.errors import ServiceUnavailable, UnsupportedOption
+from django_voxtral.backends.options import TranscriptionOptions
+from django_voxtral.pipeline import ChunkFailed, PipelineProgress, transcribe_media
+from django_voxtral.results import ChunkResult, TranscriptionResult
+from tests import media
+
+
+@pytest.fixture(autouse=True)
+def _clean_outbox() -> None:
+    dummy.clear_outbox()
+
+
+def test_result_is_in_the_media_timeline(
+    long_pause_audio: Path, long_pause_layout: media.Layout
+) -> None:
+    pieces: list[ChunkResult] = []
+    result = transcribe_media(long_pause_audio, DummyBackend(), on_chunk=pieces.append)
+
+    info = ffmpeg_bridge.probe(long_pause_audio)
+    assert result.duration == pytest.approx(info.duration)
+    assert result.input_length_ms == round(info.duration * 1000)
+    assert len(pieces) == len(dummy.outbox) == len(long_pause_layout.phrases)
+    assert [s.id for s in result.segments] == list(range(len(result.segments)))
+    # The dummy answers one segment per chunk spanning the chunk's audio: after merging, each
+    # segment sits where its chunk sits in the source, around one phrase, never over a pause.
+    for segment, (start, end) in zip(result.segments, long_pause_layout.phrases, strict=True):
+        assert segment.start <= start + 0.05
+        assert segment.end >= end - 0.05
+        assert segment.end - segment.start < (end - start) + 1.5
+    assert result.text == " ".join(["dummy transcript"] * len(pieces))
+    assert result.language == "en"
+
+
+def test_on_chunk_runs_in_the_calling_thread(long_pause_audio: Path) -> None:
+    threads: set[int] = set()
+    transcribe_media(
+        long_pause_audio,
+        DummyBackend(),
+        concurrency=4,
+        on_chunk=lambda piece: threads.add(threading.get_ident()),
+    )
+    assert threads == {threading.get_ident()}
+
+
+def test_stored_chunks_are_not_sent_again(long_pause_audio: Path) -> None:
+    pieces: list[ChunkResult] = []
+    first = transcribe_media(long_pause_audio, DummyBackend(), on_chunk=pieces.append)
+    sent = len(dummy.outbox)
+    assert sent >= 3
+
+    dummy.clear_outbox()
+    again = transcribe_media(long_pause_audio, DummyBackend(), done_chunks=pieces)
+    assert dummy.outbox == []
+    assert again.to_contract() == first.to_contract()
+
+    dummy.clear_outbox()
+    transcribe_media(long_pause_audio, DummyBackend(), done_chunks=pieces[:1])
+    assert len(dummy.outbox) == sent - 1
+
+
+def test_progress_goes_up_to_done(long_pause_audio: Path) -> None:
+    seen: list[PipelineProgress] = []
+    transcribe_media(long_pause_audio, DummyBackend(), progress=seen.append)
+    fractions = [p.fraction for p in seen]
+    assert fractions == sorted(fractions)
+    assert seen[0].stage == "splitting"
+    assert seen[-1] == PipelineProgress("done", 1.0, 3, 3)
+    transcribing = [p for p in seen if p.stage == "transcribing"]
+    assert [p.chunks_done for p in transcribing] == [0, 1, 2, 3]
+
+
+def test_a_chunk_that_fails_names_itself_and_its_times(long_pause_audio: Path) -> None:
+    backend = DummyBackend(error=ServiceUnavailable("capacity"), fail_calls=None)
+    with pytest.raises(ChunkFailed) as caught:
+        transcribe_media(long_pause_audio, backend, concurrency=1)
+    error = caught.value
+    assert error.chunk_index == 0
+    assert error.start < error.end
+    assert str(error).startswith(f"chunk 0 (0:00:0{int(error.start)}")
+    assert "capacity" in str(error)
+    assert isinstance(error.cause, ServiceUnavailable)
+    assert len(dummy.outbox) == 1, "no chunk is started after a failure"
+
+
+class DownFromThirdChunk(DummyBackend):
+    """A service that goes down in the middle of a job."""
+
+    def transcribe(self, audio: AudioPath, options: TranscriptionOptions) -> TranscriptionResult:
+        if Path(audio).name.startswith("chunk-00002"):
+            raise ServiceUnavailable("gone")
+        return super().transcribe(audio, options)
+
+
+def test_finished_chunks_are_handed_over_before_the_failure(long_pause_audio: Path) -> None:
+    pieces: list[ChunkResult] = []
+    with pytest.raises(ChunkFailed) as caught:
+        transcribe_media(
+            long_pause_audio, DownFromThirdChunk(), concurrency=3, on_chunk=pieces.append
+        )
+    assert sorted(p.index for p in pieces) == [0, 1]
+    assert caught.value.chunk_index == 2
+
+
+def test_options_are_checked_before_any_work(tmp_path: Path) -> None:
+    missing = tmp_path / "not there.mp4"
+    with pytest.raises(UnsupportedOption, match="translate"):
+        transcribe_media(missing, load_backend("local"), TranscriptionOptions(task="translate"))
+    with pytest.raises(UnsupportedOption, match="fr"):
+        transcribe_media(missing, load_backend("local"), TranscriptionOptions(language="fr"))
+
+
+def test_media_errors_reach_the_caller(video_without_audio: Path, tmp_path: Path) -> None:
+    with pytest.raises(ffmpeg_bridge.NoAudioTrack):
+        transcribe_media(video_without_audio, DummyBackend())
+    text = tmp_path / "notes.mp4"
+    text.write_text("just text\n")
+    with pytest.raises(ffmpeg_bridge.NotAMediaFile):
+        transcribe_media(text, DummyBackend())
+    assert dummy.outbox == []
+
+
+def test_silence_gives_an_empty_transcript(silence_audio: Path) -> None:
+    result = transcribe_media(silence_audio, DummyBackend())
+    assert result.text == ""
+    assert result.segments == ()
+    assert result.duration == pytest.approx(10.0, abs=0.05)
+    assert dummy.outbox == []
+
+
+#: Plain sentences the offline engine's general English model knows well.
+PLAIN = ("Please call me when you get home.", "I would like a cup of coffee.")
+
+
+@pytest.fixture(scope="module")
+def plain_speech_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """PLAIN spoken by espeak-ng (en-us+f3, which pocketsphinx follows best) 4 s apart, as MP4."""
+    folder = tmp_path_factory.mktemp("plain")
+    wav = folder / "plain.wav"
+    media.ffmpeg(
+        "-f", "lavfi", "-i", "anullsrc=r=22050:cl=mono:d=1", str(folder / "lead.wav")
+    )  # fmt: skip
+    parts = [folder / "lead.wav"]
+    for i, text in enumerate(PLAIN):
+        spoken = folder / f"{i}.wav"
+        media._run(["espeak-ng", "-v", "en-us+f3", "-s", "150", "-w", str(spoken), text])
+        parts.append(spoken)
+    inputs = [arg for part in parts for arg in ("-i", str(part))]
+    graph = "[0:a][1:a]concat=n=2:v=0:a=1,apad=pad_dur=4[x];[x][2:a]concat=n=2:v=0:a=1[a]"
+    media.ffmpeg(*inputs, "-filter_complex", graph, "-map", "[a]", str(wav))
+    return media.encode_video(wav, folder / "plain speech.mp4")
+
+
+def test_video_with_speech_through_the_offline_engine(plain_speech_video: Path) -> None:
+    import jiwer
+
+    with load_backend("local") as backend:
+        result = transcribe_media(
+            plain_speech_video, backend, TranscriptionOptions(language="en"), max_chunk_seconds=30
+        )
+    reference = " ".join(PLAIN).lower().replace(".", "")
+    error_rate = jiwer.wer(reference, result.text.lower())
+    assert error_rate <= 0.5, (error_rate, result.text)
+    assert result.language == "en"
+    # Two phrases 4 s apart: two chunks, and the second's words are shifted into the video's
+    # timeline (after the pause), not left at the chunk's own zero.
+    starts = [w.start for w in result.words]
+    assert starts == sorted(starts)
+    assert starts[0] >= 0.8
+    assert result.words[-1].end <= result.duration + 0.05
+    assert any(w.start > 5.0 for w in result.words)
+    assert not any(2.9 < w.start < 5.0 for w in result.words), "no word inside the pause"

@@ -6,18 +6,18 @@ Never import Django here, and never let a traceback reach the user: a failure is
 from __future__ import annotations
 
 import argparse
-from importlib import metadata
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import TextIO
 
 from ffmpeg_bridge import MediaError
 
-from .formats import FORMATS, render
 from .backends import BACKEND_ALIASES, default_backend_name, load_backend
 from .backends.errors import SpeechError
 from .backends.options import TranscriptionOptions
+from .formats import FORMATS, render
 from .pipeline import PipelineError, PipelineProgress, transcribe_media
 
 FORMAT_CHOICES = tuple(FORMATS)

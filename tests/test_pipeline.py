@@ -1,4 +1,4 @@
-"""The pipeline end to end: real ffmpeg on generated media, chunks sent concurrently, results merged.
+"""The pipeline end to end: real ffmpeg on generated media, chunks sent at once, results merged.
 
 Uses the dummy backend (in memory) and the offline engine; HTTP backends are in test_pipeline_http.
 """

@@ -40,7 +40,7 @@ class SplitSettings:
     #: A chunk with less speech than this (a click in a long silence) is not sent.
     min_speech: float = 0.1
     #: Below this level a frame is silence, however quiet the recording.
-    floor_db: float = -60.0
+    floor_db: float = -70.0
     #: The threshold sits this far (as a share) from the noise level towards the speech level...
     relative_share: float = 0.35
     #: ...but at least this far above the noise level...
@@ -243,13 +243,27 @@ class ChunkPlanner:
             if end is None:  # the chunk is too long: cut inside it and go on
                 lo, hi = start - self.buf_start, limit - self.buf_start
                 cut = self.buf_start + choose_cut(self._energy, self._speech, lo, hi, self.s)
-                self._emit(out, start, cut)
-                self.chunk_start = cut
-                self._drop_before(cut)
+                end, next_start = self._around_cut(cut, start)
+                self._emit(out, start, end)
+                self.chunk_start = next_start
+                self._drop_before(next_start)
                 continue
             self._emit(out, start, end)
             self.chunk_start = None
             self._drop_before(end)
+
+    def _around_cut(self, cut: int, start: int) -> tuple[int, int]:
+        """Where the chunk before a cut ends and the next begins: with a pause longer than two
+        pads, the middle of the pause is sent with neither."""
+        base = self.buf_start
+        rel = cut - base
+        if self._speech[rel]:
+            return cut, cut
+        before = np.flatnonzero(self._speech[start - base : rel])
+        pause_start = start + int(before[-1]) + 1 if len(before) else start
+        after = np.flatnonzero(self._speech[rel:])
+        pause_end = cut + int(after[0]) if len(after) else self.total
+        return min(pause_start + self.pad, cut), max(pause_end - self.pad, cut)
 
     def _chunk_end(self, start: int, limit: int, eof: bool) -> int | None:
         """End of the chunk at `start` if speech stops before `limit`, else None."""

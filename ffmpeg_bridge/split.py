@@ -76,6 +76,8 @@ def decode_args(path: Path, fd: int, sample_rate: int) -> list[str]:
         "-nostats",
         "-progress",
         "pipe:1",
+        "-stats_period",
+        "0.1",
         *args,
     ]
 
@@ -294,7 +296,10 @@ def _decode_and_cut(
                     pending = pending[keep:]
                     pending_start += keep
                 if progress is not None and duration > 0:
-                    fraction = min(ticker.seconds / duration, 0.999)
+                    # ffmpeg reports at most every stats period; what we consumed is
+                    # finer when decoding is fast.
+                    done = max(ticker.seconds, decoded / s.sample_rate)
+                    fraction = min(done / duration, 0.999)
                     if fraction > reported:
                         reported = fraction
                         progress(fraction)

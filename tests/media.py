@@ -145,7 +145,9 @@ def encode_video(wav: Path | None, out: Path, *, seconds: float | None = None) -
     size, rate = "160x120", "10"
     video = ["-f", "lavfi", "-i", f"testsrc=size={size}:rate={rate}"]
     audio = ["-i", str(wav)] if wav is not None else []
-    length = ["-shortest"] if wav is not None else ["-t", str(seconds or 5)]
+    if wav is not None:
+        seconds = soundfile.info(str(wav)).duration
+    length = ["-t", f"{seconds or 5:.3f}"]
     if out.suffix == ".webm":
         codecs = ["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "100k"]
         codecs += ["-c:a", "libopus", "-b:a", "32k"] if wav is not None else []

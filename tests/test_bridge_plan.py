@@ -5,6 +5,8 @@ Never assert on timings here; every expectation follows from the synthetic level
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -108,7 +110,9 @@ def test_long_silence_is_not_sent_and_pads_stay() -> None:
 
 
 def test_short_pauses_stay_inside_one_chunk() -> None:
-    spans = seconds(plan_chunks(levels(speech(3), pause(0.5), speech(3), pause(1.5), speech(2)), 30))
+    spans = seconds(
+        plan_chunks(levels(speech(3), pause(0.5), speech(3), pause(1.5), speech(2)), 30)
+    )
     assert len(spans) == 1
     assert spans[0][0] == 0.0
     assert spans[0][1] == pytest.approx(10.0, abs=0.021)
@@ -122,7 +126,7 @@ def test_chunks_respect_the_maximum_and_cut_inside_pauses() -> None:
     pauses = [(10.0, 10.4), (20.4, 20.8), (30.8, 31.2)]
     for (_, end), (p_start, p_end) in zip(spans, pauses, strict=False):
         assert p_start <= end / FPS <= p_end
-    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+    for (_, end), (start, _) in itertools.pairwise(spans):
         assert end == start  # contiguous where nothing is skipped
     assert all(b - a <= 15 * FPS for a, b in spans)
 
@@ -182,7 +186,7 @@ def test_streaming_gives_the_same_chunks_however_frames_arrive() -> None:
         got += planner.finish()
         assert got == whole
     assert all(b - a <= 12 * FPS for a, b in whole)
-    assert all(b1 <= a2 for (_, b1), (a2, _) in zip(whole, whole[1:], strict=False))
+    assert all(b1 <= a2 for (_, b1), (a2, _) in itertools.pairwise(whole))
 
 
 def test_planner_memory_stays_bounded() -> None:
@@ -193,3 +197,11 @@ def test_planner_memory_stays_bounded() -> None:
     for _ in range(200):  # about 33 minutes
         planner.feed(block, mask)
         assert planner.total - planner.keep_from <= (30 + 2 + 10) * FPS
+
+
+def test_a_cut_in_a_long_pause_sends_neither_its_middle() -> None:
+    energy = levels(speech(10), pause(1.2), speech(10))
+    spans = seconds(plan_chunks(energy, 15))
+    assert len(spans) == 2
+    assert spans[0][1] == pytest.approx(10 + S.pad, abs=0.021)
+    assert spans[1][0] == pytest.approx(11.2 - S.pad, abs=0.021)

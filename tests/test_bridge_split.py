@@ -1,0 +1,235 @@
+"""split() with real ffmpeg on generated speech: chunk bounds, cuts in pauses, files, progress.
+
+Never assert on timings; expected times come from the layout the media was made from.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from ffmpeg_bridge import Chunk, split
+from ffmpeg_bridge.plan import frame_energy_db
+from tests import media
+
+RATE = 16000
+#: One 20 ms analysis frame, plus a little for AAC/MP3 smearing of onsets.
+SLACK = 0.05
+
+
+def check_chunks(chunks: list[Chunk], workdir: Path, duration: float, max_seconds: float) -> None:
+    """What every split must give: ordered, bounded, named, inside the media."""
+    assert [c.index for c in chunks] == list(range(len(chunks)))
+    for chunk in chunks:
+        assert 0 <= chunk.start < chunk.end <= duration + SLACK
+        assert chunk.duration <= max_seconds + 1e-9
+        assert chunk.path.parent == workdir.absolute()
+        assert chunk.path.name == f"chunk-{chunk.index:05d}{chunk.path.suffix}"
+        assert chunk.path.is_file()
+    for a, b in itertools.pairwise(chunks):
+        assert a.end <= b.start
+    assert sorted(p.name for p in workdir.iterdir()) == [c.path.name for c in chunks]
+
+
+def covered(chunks: list[Chunk], start: float, end: float) -> float:
+    """Seconds of [start, end] that the chunks cover."""
+    return sum(max(0.0, min(end, c.end) - max(start, c.start)) for c in chunks)
+
+
+def in_a_gap(t: float, layout: media.Layout) -> bool:
+    return any(a - SLACK <= t <= b + SLACK for a, b in layout.gaps)
+
+
+def test_speech_video_chunks_cut_between_sentences(
+    speech_video: Path, speech_layout: media.Layout, tmp_path: Path
+) -> None:
+    chunks = split(speech_video, tmp_path, max_chunk_seconds=5)
+    check_chunks(chunks, tmp_path, speech_layout.duration, 5)
+    assert len(chunks) >= len(speech_layout.phrases) - 1  # no phrase pair fits in 5 s
+    for start, end in speech_layout.phrases:
+        # every sentence is sent whole (each is shorter than 5 s)
+        assert covered(chunks, start + SLACK, end - SLACK) == pytest.approx(end - start - 2 * SLACK)
+        assert any(c.start <= start + SLACK and end - SLACK <= c.end for c in chunks)
+    for a, b in itertools.pairwise(chunks):
+        assert in_a_gap(a.end, speech_layout), a
+        assert in_a_gap(b.start, speech_layout), b
+
+
+def test_cut_points_are_quiet(speech_video: Path, tmp_path: Path) -> None:
+    chunks = split(speech_video, tmp_path, max_chunk_seconds=3)
+    check_chunks(chunks, tmp_path, 30, 3)
+    energy = frame_energy_db(media.decode_16k(speech_video), 320)
+    loud = float(np.percentile(energy, 95))
+    for chunk in chunks[:-1]:
+        frame = round(chunk.end * 50)
+        around = energy[max(frame - 1, 0) : frame + 1]
+        assert float(around.max()) < loud - 30, (chunk, around, loud)
+
+
+def test_long_silences_are_not_sent(
+    long_pause_audio: Path, long_pause_layout: media.Layout, tmp_path: Path
+) -> None:
+    chunks = split(long_pause_audio, tmp_path)
+    check_chunks(chunks, tmp_path, long_pause_layout.duration, 30)
+    assert len(chunks) == len(long_pause_layout.phrases)
+    for chunk, (start, end) in zip(chunks, long_pause_layout.phrases, strict=True):
+        assert chunk.start <= start <= end <= chunk.end
+        assert start - chunk.start < 0.4  # a small pad, not the silence
+        assert chunk.end - end < 0.4
+    for gap_start, gap_end in long_pause_layout.gaps:
+        assert covered(chunks, gap_start, gap_end) < 0.8
+    sent = sum(c.duration for c in chunks)
+    assert sent < long_pause_layout.speech_seconds() + 2 * 0.4 * len(chunks)
+    assert sent < 0.6 * long_pause_layout.duration
+
+
+def test_quiet_recording_is_cut_the_same_way(
+    quiet_long_pause_audio: tuple[Path, media.Layout], tmp_path: Path
+) -> None:
+    path, layout = quiet_long_pause_audio
+    chunks = split(path, tmp_path)
+    assert len(chunks) == len(layout.phrases)
+    for chunk, (start, end) in zip(chunks, layout.phrases, strict=True):
+        assert chunk.start <= start + SLACK
+        # the last syllable fades into the -80 dBFS noise 40 dB down: its tail is not speech
+        assert end - 0.3 <= chunk.end
+    assert sum(c.duration for c in chunks) < 0.6 * layout.duration
+
+
+def test_chunk_audio_is_the_source_audio_at_the_chunk_times(
+    long_pause_audio: Path, tmp_path: Path
+) -> None:
+    reference = media.decode_16k(long_pause_audio)
+    chunks = split(long_pause_audio, tmp_path)
+    for chunk in chunks:
+        samples, rate = soundfile.read(chunk.path, dtype="int16")
+        assert rate == RATE
+        first = round(chunk.start * RATE)
+        assert np.array_equal(samples, reference[first : first + len(samples)])
+
+
+@pytest.mark.parametrize("fmt", ["flac", "wav", "mp3"])
+def test_chunk_files_are_well_formed(speech_video: Path, tmp_path: Path, fmt: str) -> None:
+    chunks = split(speech_video, tmp_path, max_chunk_seconds=8, fmt=fmt)
+    assert chunks
+    for chunk in chunks:
+        assert chunk.path.suffix == f".{fmt}"
+        info = soundfile.info(str(chunk.path))
+        assert info.samplerate == RATE
+        assert info.channels == 1
+        expected = round(chunk.duration * RATE)
+        # The header states the real length: sample-exact for flac and wav; mp3 carries a
+        # LAME tag, so decoders trim its encoder delay and padding.
+        assert info.frames == expected, (chunk, info.frames)
+        assert len(media.decode_16k(chunk.path)) == expected
+        # ffprobe's mp3 duration counts whole 36 ms frames, delay and padding included
+        probed = media.ffprobe_duration(chunk.path)
+        assert probed == pytest.approx(chunk.duration, abs=0.15 if fmt == "mp3" else 0.021)
+
+
+def test_flac_is_smaller_than_wav(long_pause_audio: Path, tmp_path: Path) -> None:
+    flac_dir, wav_dir = tmp_path / "flac", tmp_path / "wav"
+    flac_dir.mkdir()
+    wav_dir.mkdir()
+    flac = split(long_pause_audio, flac_dir)
+    wav = split(long_pause_audio, wav_dir, fmt="wav")
+    assert [(c.start, c.end) for c in flac] == [(c.start, c.end) for c in wav]
+    flac_bytes = sum(c.path.stat().st_size for c in flac)
+    wav_bytes = sum(c.path.stat().st_size for c in wav)
+    assert flac_bytes < 0.7 * wav_bytes
+
+
+def test_same_file_same_chunks(speech_video: Path, tmp_path: Path) -> None:
+    runs = []
+    for name in ("one", "two"):
+        workdir = tmp_path / name
+        workdir.mkdir()
+        chunks = split(speech_video, workdir, max_chunk_seconds=4)
+        runs.append([(c.index, c.start, c.end, c.path.read_bytes()) for c in chunks])
+    assert runs[0] == runs[1]
+    assert len(runs[0]) > 1
+
+
+def test_progress_is_monotone_and_ends_at_one(speech_video: Path, tmp_path: Path) -> None:
+    seen: list[float] = []
+    split(speech_video, tmp_path, progress=seen.append)
+    assert seen[-1] == 1.0
+    assert all(0.0 <= x <= 1.0 for x in seen)
+    assert seen == sorted(seen)
+
+
+@pytest.mark.parametrize("suffix", ["mp3", "ogg", "opus", "m4a", "flac", "mp4", "mkv", "webm"])
+def test_every_container_gives_the_same_timeline(
+    container_media: dict[str, Path], long_pause_layout: media.Layout, tmp_path: Path, suffix: str
+) -> None:
+    chunks = split(container_media[suffix], tmp_path)
+    assert len(chunks) == len(long_pause_layout.phrases)
+    for chunk, (start, end) in zip(chunks, long_pause_layout.phrases, strict=True):
+        assert chunk.start <= start + SLACK
+        assert end - 0.1 <= chunk.end  # lossy codecs smear the last syllable's tail
+        assert chunk.start > start - 0.5
+
+
+def test_late_audio_keeps_the_source_timeline(
+    long_pause_audio: Path, long_pause_layout: media.Layout, tmp_path: Path
+) -> None:
+    late = tmp_path / "late.mp4"
+    offset = 1.5
+    media.ffmpeg(
+        *("-f", "lavfi", "-i", "testsrc=size=64x48:rate=10"),
+        *("-itsoffset", str(offset), "-i", str(long_pause_audio)),
+        *("-t", "22", "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "ultrafast"),
+        *("-c:a", "aac", str(late)),
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    chunks = split(late, out)
+    assert len(chunks) == len(long_pause_layout.phrases)
+    for chunk, (start, end) in zip(chunks, long_pause_layout.phrases, strict=True):
+        assert chunk.start <= start + offset + SLACK <= end + offset - SLACK <= chunk.end
+
+
+def test_silence_gives_no_chunks(silence_audio: Path, tmp_path: Path) -> None:
+    assert split(silence_audio, tmp_path) == []
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_odd_file_names(odd_named_media: list[Path], tmp_path: Path) -> None:
+    for i, path in enumerate(odd_named_media):
+        workdir = tmp_path / f"out {i} ü"
+        workdir.mkdir()
+        chunks = split(path, workdir)
+        assert chunks, path.name
+        assert all(c.path.parent == workdir for c in chunks)
+
+
+def test_bad_arguments(speech_wav: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="ogg"):
+        split(speech_wav, tmp_path, fmt="ogg")
+    with pytest.raises(ValueError, match="at least 1 second"):
+        split(speech_wav, tmp_path, max_chunk_seconds=0.5)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_many_minutes(many_minutes_video: tuple[Path, media.Layout], tmp_path: Path) -> None:
+    path, layout = many_minutes_video
+    seen: list[float] = []
+    chunks = split(path, tmp_path, progress=seen.append)
+    check_chunks(chunks, tmp_path, layout.duration, 30)
+    assert len([x for x in seen if 0 < x < 1]) >= 5
+    assert seen == sorted(seen)
+    assert seen[-1] == 1.0
+    for start, end in layout.phrases:
+        assert covered(chunks, start + SLACK, end - SLACK) == pytest.approx(end - start - 2 * SLACK)
+    for gap_start, gap_end in layout.gaps:
+        if gap_end - gap_start >= 3:
+            assert covered(chunks, gap_start, gap_end) < 0.8
+    for a, b in itertools.pairwise(chunks):
+        assert in_a_gap(a.end, layout)
+        assert in_a_gap(b.start, layout)
+    assert sum(c.duration for c in chunks) < 0.9 * layout.duration

@@ -1,0 +1,128 @@
+"""`make bench`: runs every benchmark and writes BENCHMARKS.md with the date and the machine.
+
+Figures are medians of fresh processes where timing matters; targets are from the issue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+from pathlib import Path
+
+from . import requests as request_bench
+from . import split as split_bench
+from . import wer as wer_bench
+from .machine import describe
+
+WAV_BYTES_PER_MINUTE = 16_000 * 2 * 60  # 16-bit mono at 16 kHz
+OUT = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--quick", action="store_true", help="10 minutes instead of 60")
+    args = parser.parse_args()
+    long_minutes = 10 if args.quick else 60
+
+    lines: list[str] = []
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines += [
+        "# Benchmarks",
+        "",
+        f"Run with `make bench` on {now}.",
+        "",
+        f"Machine: {describe()}.",
+        "",
+        "The machine is shared and noisy: timings are medians of 3 runs, each in a fresh process, "
+        "alternating the contenders.",
+        "",
+    ]
+
+    print("split: 10 and", long_minutes, "minutes ...", flush=True)
+    splits = [split_bench.measure(m) for m in sorted({10, long_minutes})]
+    lines += [
+        "## Split against ffmpeg's own segmenter",
+        "",
+        "A generated H.264/AAC video of speech with pauses (1 to 8 s). Baseline: "
+        "`ffmpeg -i X -map 0:a:0 -vn -ac 1 -ar 16000 -f segment -segment_time 30 out%05d.flac`. "
+        "Ours: `ffmpeg_bridge.split(X, dir)` (one decode, cuts at silences, long pauses "
+        "skipped, FLAC). Peak memory is the maximum resident size of the Python process and of "
+        "ffmpeg, each on its own.",
+        "",
+        "| media | baseline | split() | ratio (target <= 1.15) | chunks | Python peak | "
+        "ffmpeg peak (target: flat, <= 100 MB) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for f in splits:
+        peak_ok = max(f.python_peak_mb, f.ffmpeg_peak_mb) <= 100
+        lines.append(
+            f"| {f.minutes} min | {f.baseline_s:.2f} s | {f.split_s:.2f} s | "
+            f"{f.ratio:.2f} ({verdict(f.ratio <= 1.15)}) | {f.chunks} | "
+            f"{f.python_peak_mb:.0f} MB | {f.ffmpeg_peak_mb:.0f} MB ({verdict(peak_ok)}) |"
+        )
+    longest = splits[-1]
+    media_seconds = longest.minutes * 60
+    sent_ratio = longest.audio_seconds / media_seconds
+    bytes_per_minute = longest.chunk_bytes / (longest.audio_seconds / 60)
+    byte_ratio = bytes_per_minute / WAV_BYTES_PER_MINUTE
+    lines += [
+        "",
+        "## What is sent",
+        "",
+        f"On the {longest.minutes}-minute file (speech with pauses of 1, 2.5, 5 and 8 s in "
+        "every minute):",
+        "",
+        f"- audio seconds sent per media second: {sent_ratio:.2f} "
+        f"({longest.audio_seconds:.0f} s of {media_seconds} s; pauses of a few seconds or "
+        "more are not sent);",
+        f"- bytes per audio minute: {bytes_per_minute / 1e6:.2f} MB against "
+        f"{WAV_BYTES_PER_MINUTE / 1e6:.2f} MB for 16-bit 16 kHz WAV: {byte_ratio:.2f} "
+        f"(target <= 0.55, {verdict(byte_ratio <= 0.55)}).",
+        "",
+    ]
+
+    print("requests: concurrency 1, 8, 16 ...", flush=True)
+    runs = [request_bench.measure(long_minutes, c) for c in (1, 8, 16)]
+    lines += [
+        f"## {long_minutes} minutes of audio against the stand-in at 1 s per request",
+        "",
+        "The local stand-in of the service (`tests/standin.py`) answers each request after 1 s. "
+        "Ideal: split time + ceil(chunks / concurrency) x 1 s.",
+        "",
+        "| concurrency | chunks | split | wall time | ideal | ratio (target <= 1.2) | "
+        "most requests at once |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in runs:
+        lines.append(
+            f"| {r.concurrency} | {r.chunks} | {r.split_s:.1f} s | {r.wall_s:.1f} s | "
+            f"{r.ideal_s:.1f} s | {r.ratio:.2f} ({verdict(r.ratio <= 1.2)}) | {r.max_in_flight} |"
+        )
+    lines.append("")
+
+    print("word error rate ...", flush=True)
+    wer = wer_bench.measure()
+    lines += [
+        "## Offline engine on the JFK clip",
+        "",
+        "pocketsphinx with the English model its wheel ships, on `../shared/media/jfk.flac` "
+        "against `jfk.txt`.",
+        "",
+        "| | word error rate |",
+        "| --- | --- |",
+        f"| whole clip | {wer.whole:.3f} |",
+        f"| chunked at 10 s ({wer.chunks} chunks) | {wer.chunked_10s:.3f} "
+        f"({'not worse: met' if wer.chunked_10s <= wer.whole else '**worse**'}) |",
+        "",
+    ]
+
+    OUT.write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

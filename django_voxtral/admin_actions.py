@@ -1,0 +1,317 @@
+"""Admin actions on transcripts: transcribe again, translate, retry failed, cancel, export.
+
+Actions only change rows and queue work, in bulk; never run the pipeline or call a service here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.options import ActionLocation
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseBase
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from .backends import backend_class
+from .backends.errors import SpeechError
+from .conf import UnknownBackend, get_settings
+from .exports import export_response
+from .formats import FORMATS
+from .models import Segment, Transcript, TranscriptChunk
+from .tasks import enqueue
+
+if TYPE_CHECKING:
+    TranscriptAdminBase = admin.ModelAdmin[Transcript]
+else:
+    TranscriptAdminBase = admin.ModelAdmin
+
+Status = Transcript.Status
+TranscriptQuerySet = QuerySet[Transcript]
+ActionFunc = Callable[[Any, HttpRequest, TranscriptQuerySet], HttpResponseBase | None]
+
+#: Actions offered both on the change list and on one transcript's change page.
+BOTH_PLACES = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
+
+#: What a transcript looks like before its first run (its options are kept).
+FRESH: dict[str, Any] = {
+    "status": Status.QUEUED,
+    "text": "",
+    "error": "",
+    "detected_language": "",
+    "duration": None,
+    "chunks_done": 0,
+    "chunks_total": 0,
+    "cost": 0,
+    "runtime_ms": 0,
+    "started": None,
+    "finished": None,
+}
+
+
+def _locked(queryset: TranscriptQuerySet) -> list[tuple[Any, str]]:
+    """(pk, status) of the selected rows, locked until the transaction ends.
+
+    The lock makes a worker's claim wait, so a row cannot start running between this read and
+    the update that follows. Re-selected by pk: FOR UPDATE refuses the change list's outer joins.
+    """
+    return list(
+        Transcript.objects.select_for_update()
+        .filter(pk__in=queryset.values("pk"))
+        .values_list("pk", "status")
+    )
+
+
+def _queue(ids: list[Any]) -> None:
+    enqueue([Transcript(pk=pk) for pk in ids])
+
+
+@admin.action(
+    permissions=["change"],
+    description=gettext_lazy("Transcribe again from the start"),
+    location=BOTH_PLACES,
+)
+def retranscribe(
+    modeladmin: TranscriptAdminBase, request: HttpRequest, queryset: TranscriptQuerySet
+) -> None:
+    """Back to queued with the result, stored chunks and error cleared; running ones are left."""
+    with transaction.atomic():
+        rows = _locked(queryset)
+        ids = [pk for pk, status in rows if status != Status.RUNNING]
+        TranscriptChunk.objects.filter(transcript_id__in=ids).delete()
+        Segment.objects.filter(transcript_id__in=ids).delete()
+        count = Transcript.objects.filter(pk__in=ids).update(**FRESH)
+        _queue(ids)
+    modeladmin.message_user(
+        request,
+        ngettext(
+            "%(count)d transcript queued to be transcribed again.",
+            "%(count)d transcripts queued to be transcribed again.",
+            count,
+        )
+        % {"count": count},
+        messages.SUCCESS if count else messages.WARNING,
+    )
+    running = len(rows) - len(ids)
+    if running:
+        modeladmin.message_user(
+            request,
+            ngettext(
+                "%(count)d transcript is running and was left alone; cancel it first.",
+                "%(count)d transcripts are running and were left alone; cancel them first.",
+                running,
+            )
+            % {"count": running},
+            messages.WARNING,
+        )
+
+
+def _cannot_translate(aliases: set[str]) -> dict[str, str]:
+    """Why a backend alias cannot translate, for those that cannot."""
+    conf = get_settings()
+    reasons: dict[str, str] = {}
+    for alias in aliases:
+        try:
+            cls = backend_class(conf.backend_settings(alias).backend)
+        except (UnknownBackend, SpeechError) as exc:
+            reasons[alias] = str(exc)
+            continue
+        if not cls.supports_translate:
+            reasons[alias] = _("the %(name)s backend cannot translate") % {"name": cls.name}
+    return reasons
+
+
+#: Fields a translation copies from the transcript it is made from.
+_COPIED = (
+    "owner_id",
+    "media",
+    "media_name",
+    "content_type_id",
+    "object_id",
+    "source_field",
+    "sha256",
+    "language",
+    "initial_prompt",
+    "temperature",
+    "chunk_level",
+    "chunk_length_s",
+    "backend",
+)
+
+
+@admin.action(
+    permissions=["add"],
+    description=gettext_lazy("Translate into English (as new transcripts)"),
+    location=BOTH_PLACES,
+)
+def translate_to_english(
+    modeladmin: TranscriptAdminBase, request: HttpRequest, queryset: TranscriptQuerySet
+) -> None:
+    """A new transcript of the same media with task=translate, queued; the original stays."""
+    sources = list(queryset.filter(task=Transcript.Task.TRANSCRIBE).select_related(None))
+    already = queryset.exclude(task=Transcript.Task.TRANSCRIBE).count()
+    refused = _cannot_translate({t.backend for t in sources})
+    made = [
+        Transcript(
+            task=Transcript.Task.TRANSLATE,
+            **{name: getattr(source, name) for name in _COPIED},
+        )
+        for source in sources
+        if source.backend not in refused
+    ]
+    with transaction.atomic():
+        Transcript.objects.bulk_create(made, batch_size=500)
+        enqueue(made)
+    modeladmin.message_user(
+        request,
+        ngettext(
+            "%(count)d translation into English queued.",
+            "%(count)d translations into English queued.",
+            len(made),
+        )
+        % {"count": len(made)},
+        messages.SUCCESS if made else messages.WARNING,
+    )
+    if already:
+        modeladmin.message_user(
+            request,
+            ngettext(
+                "%(count)d selected transcript is already a translation; it was skipped.",
+                "%(count)d selected transcripts are already translations; they were skipped.",
+                already,
+            )
+            % {"count": already},
+            messages.WARNING,
+        )
+    for alias, reason in sorted(refused.items()):
+        skipped = sum(1 for t in sources if t.backend == alias)
+        modeladmin.message_user(
+            request,
+            _(
+                "%(count)d skipped: backend %(alias)r %(reason)s; pick a backend that "
+                "translates (deepinfra, openai) and transcribe again."
+            )
+            % {"count": skipped, "alias": alias, "reason": reason},
+            messages.WARNING,
+        )
+
+
+@admin.action(
+    permissions=["change"],
+    description=gettext_lazy("Retry failed (keeps the chunks already done)"),
+    location=BOTH_PLACES,
+)
+def retry_failed(
+    modeladmin: TranscriptAdminBase, request: HttpRequest, queryset: TranscriptQuerySet
+) -> None:
+    """Failed transcripts back to queued; their stored chunk results are kept and not sent again."""
+    with transaction.atomic():
+        rows = _locked(queryset)
+        ids = [pk for pk, status in rows if status == Status.FAILED]
+        count = Transcript.objects.filter(pk__in=ids, status=Status.FAILED).update(
+            status=Status.QUEUED, error="", started=None, finished=None
+        )
+        _queue(ids)
+    modeladmin.message_user(
+        request,
+        ngettext(
+            "%(count)d failed transcript queued again.",
+            "%(count)d failed transcripts queued again.",
+            count,
+        )
+        % {"count": count},
+        messages.SUCCESS if count else messages.WARNING,
+    )
+    others = len(rows) - len(ids)
+    if others:
+        modeladmin.message_user(
+            request,
+            ngettext(
+                "%(count)d selected transcript had not failed and was left alone.",
+                "%(count)d selected transcripts had not failed and were left alone.",
+                others,
+            )
+            % {"count": others},
+            messages.WARNING,
+        )
+
+
+@admin.action(
+    permissions=["change"],
+    description=gettext_lazy("Cancel"),
+    location=BOTH_PLACES,
+)
+def cancel(
+    modeladmin: TranscriptAdminBase, request: HttpRequest, queryset: TranscriptQuerySet
+) -> None:
+    """Queued and running transcripts become canceled; a running one stops before its next chunk."""
+    count = Transcript.objects.filter(
+        pk__in=queryset.values("pk"), status__in=(Status.QUEUED, Status.RUNNING)
+    ).update(status=Status.CANCELED, finished=timezone.now())
+    modeladmin.message_user(
+        request,
+        ngettext(
+            "%(count)d transcript canceled.",
+            "%(count)d transcripts canceled.",
+            count,
+        )
+        % {"count": count},
+        messages.SUCCESS if count else messages.WARNING,
+    )
+
+
+def make_export_action(fmt: str) -> ActionFunc:
+    """An action that downloads the selected done transcripts: one file, or a zip for several."""
+    found = FORMATS[fmt]
+    label = {"vtt": "WebVTT"}.get(fmt, fmt.upper())
+
+    def export(
+        modeladmin: TranscriptAdminBase, request: HttpRequest, queryset: TranscriptQuerySet
+    ) -> HttpResponseBase | None:
+        chosen = list(queryset.select_related(None))
+        done = [t for t in chosen if t.status == Status.DONE]
+        if not done:
+            modeladmin.message_user(
+                request,
+                _("None of the selected transcripts is done; only done ones can be exported."),
+                messages.WARNING,
+            )
+            return None
+        if len(done) < len(chosen):
+            # Shown on the next page: the download itself cannot carry a message.
+            modeladmin.message_user(
+                request,
+                _("%(count)d selected transcripts were not done and are not in the export.")
+                % {"count": len(chosen) - len(done)},
+                messages.WARNING,
+            )
+        return export_response(done, found.name)
+
+    export.__name__ = f"export_{found.name}"
+    return admin.action(
+        permissions=["view"],
+        description=_lazy_export_description(label),
+    )(export)
+
+
+def _lazy_export_description(label: str) -> Any:
+    from django.utils.functional import lazy
+
+    return lazy(lambda: _("Export as %(format)s (a zip for several)") % {"format": label}, str)()
+
+
+EXPORT_ACTIONS: list[ActionFunc] = [
+    make_export_action(fmt) for fmt in ("srt", "vtt", "txt", "json")
+]
+
+TRANSCRIPT_ACTIONS: list[ActionFunc] = [
+    retranscribe,
+    translate_to_english,
+    retry_failed,
+    cancel,
+    *EXPORT_ACTIONS,
+]

@@ -41,8 +41,9 @@ _FORMATS: dict[str, tuple[str, str]] = {
     "wav": ("WAV", "PCM_16"),
     "mp3": ("MP3", "MPEG_LAYER_III"),
 }
-#: Highest FLAC compression: chunks are sent over the network, encoding 16 kHz mono is cheap.
-_FLAC_LEVEL = 1.0
+#: libFLAC level 6 of 8: within 0.5 % of the smallest files on speech, a third faster than 8,
+#: whose encoding is most of split()'s own CPU time.
+_FLAC_LEVEL = 0.75
 #: Blocks of PCM the reader thread may hold ahead of the planner.
 _QUEUE_BLOCKS = 4
 #: Linux lets a pipe hold this much; a larger pipe lets ffmpeg run ahead while we encode.
@@ -102,6 +103,8 @@ def split(
         raise ValueError(f"max_chunk_seconds must be at least 1 second, not {max_chunk_seconds}")
     path = Path(path)
     workdir = Path(workdir).absolute()
+    if not workdir.is_dir():
+        raise NotADirectoryError(f"{workdir} is not a directory; create it before splitting")
     limit = settings.max_media_seconds() if max_media_seconds is None else max_media_seconds
     info = probe(path, timeout=settings.DEFAULT_PROBE_TIMEOUT if timeout is None else timeout)
     if not info.has_audio:

@@ -212,6 +212,8 @@ def test_bad_arguments(speech_wav: Path, tmp_path: Path) -> None:
         split(speech_wav, tmp_path, fmt="ogg")
     with pytest.raises(ValueError, match="at least 1 second"):
         split(speech_wav, tmp_path, max_chunk_seconds=0.5)
+    with pytest.raises(NotADirectoryError, match="create it"):
+        split(speech_wav, tmp_path / "missing")
     assert list(tmp_path.iterdir()) == []
 
 

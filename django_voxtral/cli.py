@@ -70,7 +70,7 @@ def _output_format(args: argparse.Namespace) -> str:
     if args.format:
         return str(args.format)
     if args.output is not None:
-        suffix = args.output.suffix.lower().lstrip(".")
+        suffix: str = args.output.suffix.lower().lstrip(".")
         if suffix in FORMAT_CHOICES:
             return suffix
     return "txt"

@@ -6,7 +6,8 @@ Never read the file here (that is the worker's job, and it may be on S3): compar
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
@@ -32,7 +33,7 @@ class Hook:
     backend: str = "default"
     initial_prompt: str | None = None
     owner: OwnerGetter | None = None
-    options: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def transcription_options(self) -> TranscriptionOptions:
         return TranscriptionOptions(

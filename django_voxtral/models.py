@@ -146,7 +146,7 @@ class Transcript(models.Model):
         if self.media_name:
             return self.media_name
         if self.media:
-            return self.media.name.rsplit("/", 1)[-1]
+            return (self.media.name or "").rsplit("/", 1)[-1]
         return str(self.id)
 
     @property
@@ -214,7 +214,7 @@ class Transcript(models.Model):
 
 
 # The contract's inference_status words for our statuses.
-_CONTRACT_STATUS = {
+_CONTRACT_STATUS: dict[str, str] = {
     Transcript.Status.QUEUED: "queued",
     Transcript.Status.RUNNING: "running",
     Transcript.Status.DONE: "succeeded",

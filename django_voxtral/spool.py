@@ -35,7 +35,7 @@ def _suffix(name: str) -> str:
 
 
 @contextmanager
-def spooled(file: File, *, name: str = "") -> Iterator[SpooledMedia]:
+def spooled(file: File[bytes], *, name: str = "") -> Iterator[SpooledMedia]:
     """Yields a local copy of ``file`` with its sha256; the copy is deleted afterwards."""
     digest = hashlib.sha256()
     size = 0
@@ -55,7 +55,7 @@ def spooled(file: File, *, name: str = "") -> Iterator[SpooledMedia]:
         os.unlink(tmp)
 
 
-def file_sha256(file: File) -> str:
+def file_sha256(file: File[bytes]) -> str:
     """The sha256 of a stored or uploaded file, read in blocks (never whole into memory)."""
     digest = hashlib.sha256()
     if hasattr(file, "seek"):

@@ -1,0 +1,54 @@
+"""The OpenAPI schema (drf-spectacular) of the API, and its Swagger UI page, behind the API's auth.
+
+Describes what the views declare with extend_schema; never hand-write paths here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import IsAuthenticated
+
+from .authentication import AUTHENTICATION_CLASSES
+
+
+class TokenOrBearerScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    target_class = "django_voxtral.api.authentication.TokenOrBearerAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A token of this site (manage.py drf_create_token USER), sent as "
+            "'Authorization: Bearer <token>' or 'Authorization: Token <token>'.",
+        }
+
+
+class SchemaView(SpectacularAPIView):
+    """GET /api/schema/: the OpenAPI 3 schema (YAML, or JSON with ?format=json)."""
+
+    authentication_classes = AUTHENTICATION_CLASSES
+    permission_classes = (IsAuthenticated,)
+    custom_settings = {
+        "TITLE": "django-voxtral API",
+        "DESCRIPTION": "Transcripts and subtitles of audio and video: the resource API "
+        "(/api/transcripts/), the hosted service's /v1/inference/{model} and OpenAI's "
+        "/v1/audio/transcriptions.",
+        "COMPONENT_SPLIT_REQUEST": True,
+        "ENUM_NAME_OVERRIDES": {
+            "TranscriptStatusEnum": "django_voxtral.models.Transcript.Status",
+            "TaskEnum": "django_voxtral.models.Transcript.Task",
+            "SegmentOrWordEnum": ["segment", "word"],
+        },
+    }
+
+
+class SwaggerView(SpectacularSwaggerView):
+    """GET /api/schema/swagger-ui/: the schema as an interactive page (assets from a CDN)."""
+
+    authentication_classes = AUTHENTICATION_CLASSES
+    permission_classes = (IsAuthenticated,)
+    url_name = "django_voxtral:schema"

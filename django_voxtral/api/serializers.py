@@ -1,0 +1,269 @@
+"""Serializers of the API: transcripts as JSON, and the upload forms (browsable API and schema).
+
+Read-only views of the models and form descriptions; never validate options here (options.py does).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.reverse import reverse
+
+from ..backends.options import MAX_CHUNK_LENGTH_S, MIN_CHUNK_LENGTH_S
+from ..models import Segment, Transcript
+from .renderers import EXPORT_FORMATS
+
+DETAIL_VIEW = "django_voxtral:transcript-detail"
+
+
+class SegmentSerializer(serializers.ModelSerializer[Segment]):
+    class Meta:
+        model = Segment
+        fields = ("index", "start", "end", "text", "words")
+
+
+class TranscriptSerializer(serializers.ModelSerializer[Transcript]):
+    """A transcript as listed: what it is and how far it got, without the text."""
+
+    url = serializers.HyperlinkedIdentityField(view_name=DETAIL_VIEW)
+    progress = serializers.IntegerField(read_only=True)
+    cost = serializers.FloatField(read_only=True)
+
+    class Meta:
+        model = Transcript
+        fields: tuple[str, ...] = (
+            "id",
+            "url",
+            "status",
+            "progress",
+            "error",
+            "media_name",
+            "task",
+            "language",
+            "detected_language",
+            "duration",
+            "backend",
+            "model",
+            "cost",
+            "created",
+            "started",
+            "finished",
+        )
+        read_only_fields: tuple[str, ...] = fields
+
+
+class TranscriptDetailSerializer(TranscriptSerializer):
+    """One transcript: options, progress, error and, once done, text, result and export links."""
+
+    result = serializers.SerializerMethodField()
+    exports = serializers.SerializerMethodField()
+
+    class Meta(TranscriptSerializer.Meta):
+        fields = (
+            *TranscriptSerializer.Meta.fields,
+            "initial_prompt",
+            "temperature",
+            "chunk_level",
+            "chunk_length_s",
+            "chunks_done",
+            "chunks_total",
+            "runtime_ms",
+            "text",
+            "result",
+            "exports",
+        )
+        read_only_fields: tuple[str, ...] = fields
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "description": "The contract's response JSON (text, segments, language, words, "
+            "duration, request_id, inference_status) once the status is done; else null.",
+        }
+    )
+    def get_result(self, obj: Transcript) -> dict[str, Any] | None:
+        if obj.status != Transcript.Status.DONE:
+            return None
+        return obj.to_result().to_contract()
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "additionalProperties": {"type": "string", "format": "uri"},
+            "description": "Download links by format (json, srt, vtt, txt) once done; else null.",
+        }
+    )
+    def get_exports(self, obj: Transcript) -> dict[str, str] | None:
+        if obj.status != Transcript.Status.DONE:
+            return None
+        request = self.context.get("request")
+        return {
+            fmt: reverse(DETAIL_VIEW, kwargs={"pk": obj.pk, "format": fmt}, request=request)
+            for fmt in EXPORT_FORMATS
+        }
+
+    def to_representation(self, instance: Transcript) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if instance.status != Transcript.Status.DONE:
+            data["text"] = None
+        return dict(data)
+
+
+class OptionsForm(serializers.Serializer[Any]):
+    """The contract's options as form fields (all optional)."""
+
+    task = serializers.ChoiceField(
+        choices=Transcript.Task.choices, required=False, default="transcribe"
+    )
+    language = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="ISO 639-1 code of the spoken language (e.g. en, fr); empty: detect it.",
+    )
+    initial_prompt = serializers.CharField(
+        required=False, allow_blank=True, help_text="Text given as the prompt for the first window."
+    )
+    temperature = serializers.FloatField(required=False, default=0.0, min_value=0.0)
+    chunk_level = serializers.ChoiceField(
+        choices=Transcript.ChunkLevel.choices, required=False, default="segment"
+    )
+    chunk_length_s = serializers.IntegerField(
+        required=False,
+        default=MAX_CHUNK_LENGTH_S,
+        min_value=MIN_CHUNK_LENGTH_S,
+        max_value=MAX_CHUNK_LENGTH_S,
+        help_text="Length in seconds of the windows the service splits the audio into.",
+    )
+
+
+class TranscriptUploadForm(OptionsForm):
+    """POST /api/transcripts/: the media in ``audio`` and the options."""
+
+    audio = serializers.FileField(help_text="The audio or video file to transcribe.")
+    backend = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Alias of a configured speech backend (VOXTRAL['BACKENDS']); default: default.",
+    )
+
+
+class DeepInfraRequestForm(OptionsForm):
+    """POST /v1/inference/{model}: exactly the hosted service's request."""
+
+    audio = serializers.FileField(help_text="The audio to transcribe.")
+    webhook = serializers.URLField(
+        required=False,
+        help_text="Where to POST the result when done; the answer is then at once 'queued'.",
+    )
+
+
+class ContractWordSerializer(serializers.Serializer[Any]):
+    start = serializers.FloatField()
+    end = serializers.FloatField()
+    text = serializers.CharField()
+
+
+class ContractSegmentSerializer(ContractWordSerializer):
+    id = serializers.IntegerField()
+
+
+class InferenceStatusSerializer(serializers.Serializer[Any]):
+    status = serializers.CharField(help_text="queued, running, succeeded or failed")
+    runtime_ms = serializers.IntegerField()
+    cost = serializers.FloatField()
+    tokens_generated = serializers.IntegerField()
+    tokens_input = serializers.IntegerField()
+
+
+class DeepInfraResponseSerializer(serializers.Serializer[Any]):
+    """The hosted service's response (shared/contract/speech-api.md)."""
+
+    text = serializers.CharField()
+    segments = ContractSegmentSerializer(many=True)
+    language = serializers.CharField(allow_null=True)
+    input_length_ms = serializers.IntegerField()
+    words = ContractWordSerializer(many=True)
+    duration = serializers.FloatField()
+    request_id = serializers.CharField(allow_null=True)
+    inference_status = InferenceStatusSerializer()
+
+
+class DeepInfraQueuedSerializer(serializers.Serializer[Any]):
+    """The answer with a webhook, or when the wait ran out: poll /api/transcripts/{request_id}/."""
+
+    request_id = serializers.CharField()
+    inference_status = InferenceStatusSerializer()
+
+
+class OpenAIRequestForm(serializers.Serializer[Any]):
+    """POST /v1/audio/transcriptions (and translations), as OpenAI's API takes it."""
+
+    file = serializers.FileField()
+    model = serializers.CharField(
+        required=False, help_text="Picks the backend serving this model; else the default one."
+    )
+    language = serializers.CharField(required=False)
+    prompt = serializers.CharField(required=False)
+    temperature = serializers.FloatField(required=False, min_value=0.0)
+    response_format = serializers.ChoiceField(
+        choices=("json", "text", "srt", "verbose_json", "vtt"), required=False, default="json"
+    )
+    timestamp_granularities = serializers.ListField(
+        child=serializers.ChoiceField(choices=("segment", "word")),
+        required=False,
+        help_text="Sent as timestamp_granularities[]; only with verbose_json.",
+    )
+
+
+class OpenAIWordSerializer(serializers.Serializer[Any]):
+    word = serializers.CharField()
+    start = serializers.FloatField()
+    end = serializers.FloatField()
+
+
+class OpenAISegmentSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    seek = serializers.IntegerField()
+    start = serializers.FloatField()
+    end = serializers.FloatField()
+    text = serializers.CharField()
+    tokens = serializers.ListField(child=serializers.IntegerField())
+    temperature = serializers.FloatField()
+    avg_logprob = serializers.FloatField()
+    compression_ratio = serializers.FloatField()
+    no_speech_prob = serializers.FloatField()
+
+
+class OpenAIJSONSerializer(serializers.Serializer[Any]):
+    text = serializers.CharField()
+
+
+class OpenAIVerboseSerializer(OpenAIJSONSerializer):
+    task = serializers.CharField()
+    language = serializers.CharField()
+    duration = serializers.FloatField()
+    segments = OpenAISegmentSerializer(many=True, required=False)
+    words = OpenAIWordSerializer(many=True, required=False)
+
+
+class ErrorSerializer(serializers.Serializer[Any]):
+    """Every error of the resource API and of /v1/inference."""
+
+    detail = serializers.CharField(help_text="What is wrong and what to do.")
+    code = serializers.CharField(help_text="A stable code, e.g. not_a_media_file, invalid_option.")
+    field = serializers.CharField(required=False, help_text="The form field to blame, if any.")
+
+
+class OpenAIErrorBodySerializer(serializers.Serializer[Any]):
+    message = serializers.CharField()
+    type = serializers.CharField()
+    param = serializers.CharField(allow_null=True)
+    code = serializers.CharField(allow_null=True)
+
+
+class OpenAIErrorSerializer(serializers.Serializer[Any]):
+    error = OpenAIErrorBodySerializer()

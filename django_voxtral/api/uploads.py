@@ -1,0 +1,204 @@
+"""API uploads: streamed to a temporary file under a size limit, probed, saved as a Transcript.
+
+Never hold an upload whole in memory, and never create a row for a file that is not usable media.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
+from django.db import transaction
+from django.http import HttpRequest
+
+from ffmpeg_bridge import MediaInfo, MediaTooLong, NoAudioTrack, NotAMediaFile, probe
+from ffmpeg_bridge.errors import MediaError
+
+from ..backends.options import TranscriptionOptions
+from ..conf import get_backend, get_settings
+from ..models import Transcript
+from ..tasks import enqueue
+from .errors import MissingFile, UploadTooLarge
+
+#: Seconds a synchronous endpoint waits for its transcript by default (VOXTRAL["SYNC_TIMEOUT"]).
+DEFAULT_SYNC_TIMEOUT = 300.0
+
+
+def max_upload_size() -> int:
+    return get_settings().max_upload_size
+
+
+def too_large(size: int | None = None) -> UploadTooLarge:
+    limit = max_upload_size()
+    told = f" ({size} bytes)" if size is not None else ""
+    return UploadTooLarge(
+        f"The upload is too large{told}: the limit is {limit} bytes ({limit / 2**20:.0f} MiB). "
+        "Send a shorter or more compressed file."
+    )
+
+
+class LimitedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
+    """Streams each file to a temporary file, counting its bytes and hashing them on the way.
+
+    Stops with a 413 as soon as the files grow past VOXTRAL["MAX_UPLOAD_SIZE"].
+    """
+
+    def __init__(self, request: HttpRequest | None = None) -> None:
+        super().__init__(request)
+        self.limit = max_upload_size()
+        self.total = 0
+        self.digest = hashlib.sha256()
+
+    def handle_raw_input(
+        self,
+        input_data: Any,
+        META: dict[str, Any],
+        content_length: int,
+        boundary: Any,
+        encoding: str | None = None,
+    ) -> None:
+        if content_length and content_length > self.limit + form_overhead():
+            raise too_large(content_length)
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        super().new_file(*args, **kwargs)
+        self.digest = hashlib.sha256()
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        self.total += len(raw_data)
+        if self.total > self.limit:
+            self.file.close()  # removes the temporary file now, not at garbage collection
+            raise too_large()
+        self.digest.update(raw_data)
+        return super().receive_data_chunk(raw_data, start)
+
+    def file_complete(self, file_size: int) -> UploadedFile[Any] | None:
+        file = super().file_complete(file_size)
+        if file is not None:
+            file.sha256 = self.digest.hexdigest()  # type: ignore[attr-defined]
+        return file
+
+
+def form_overhead() -> int:
+    """Bytes a multipart body may hold besides the file: boundaries and the other form fields."""
+    return int(getattr(settings, "DATA_UPLOAD_MAX_MEMORY_SIZE", None) or 2_621_440)
+
+
+def use_streaming_uploads(request: HttpRequest) -> None:
+    """Makes the request parse its files to disk only, with the size limit."""
+    request.upload_handlers = [LimitedTemporaryFileUploadHandler(request)]
+
+
+def check_content_length(request: HttpRequest) -> None:
+    """A 413 before reading anything when the declared body is over the limit."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return
+    if length > max_upload_size() + form_overhead():
+        raise too_large(length)
+
+
+def uploaded_file(files: Any, field: str) -> UploadedFile[Any]:
+    """The uploaded file of the form field, or a 400 naming the field."""
+    file = files.get(field) if files is not None else None
+    if not isinstance(file, UploadedFile):
+        raise MissingFile(
+            f"No file in the form field {field!r}: send the media as multipart/form-data "
+            f"with the file in {field!r}.",
+            field=field,
+        )
+    return file
+
+
+def local_path(file: UploadedFile[Any]) -> str:
+    if isinstance(file, TemporaryUploadedFile):
+        return str(file.temporary_file_path())
+    # Only a site that replaced our upload handlers gets here; there is no file to probe.
+    raise MissingFile("The upload was not stored as a file; it cannot be read.", field=None)
+
+
+def probe_upload(file: UploadedFile[Any]) -> MediaInfo:
+    """Probes the upload; a MediaError (named after the uploaded file) when it cannot be used."""
+    name = file.name or "the upload"
+    try:
+        info = probe(local_path(file))
+    except NotAMediaFile as exc:
+        raise NotAMediaFile(name, exc.reason) from None
+    except MediaError:
+        raise
+    if not info.has_audio:
+        raise NoAudioTrack(name)
+    limit = get_settings().max_media_seconds
+    if limit and info.duration > limit:
+        raise MediaTooLong(name, info.duration, limit)
+    return info
+
+
+def check_backend(alias: str, options: TranscriptionOptions) -> None:
+    """UnknownBackend or UnsupportedOption now, rather than a failed transcript later."""
+    with get_backend(alias) as backend:
+        backend.check_options(options)
+
+
+def create_transcript(
+    *,
+    file: UploadedFile[Any],
+    options: TranscriptionOptions,
+    owner: Any,
+    backend: str,
+    webhook: str = "",
+    info: MediaInfo | None = None,
+) -> Transcript:
+    """Saves the upload as a new queued Transcript and enqueues it when the transaction commits."""
+    name = (file.name or "upload").rsplit("/", 1)[-1][:255]
+    transcript = Transcript(
+        owner=owner if getattr(owner, "is_authenticated", False) else None,
+        media_name=name,
+        sha256=getattr(file, "sha256", ""),
+        task=options.task,
+        language=options.language or "",
+        initial_prompt=options.initial_prompt or "",
+        temperature=options.temperature,
+        chunk_level=options.chunk_level,
+        chunk_length_s=options.chunk_length_s,
+        backend=backend,
+        webhook=webhook,
+        duration=info.duration if info is not None else None,
+    )
+    with transaction.atomic():
+        transcript.media.save(name, file, save=False)
+        transcript.save()
+        enqueue(transcript)
+    return transcript
+
+
+def sync_timeout() -> float:
+    """How long a synchronous endpoint waits: VOXTRAL["SYNC_TIMEOUT"] seconds (default 300)."""
+    conf = get_settings()
+    value = getattr(conf, "sync_timeout", None)
+    if value is None:
+        value = (getattr(settings, "VOXTRAL", None) or {}).get("SYNC_TIMEOUT", DEFAULT_SYNC_TIMEOUT)
+    return float(value)
+
+
+def wait_for(
+    transcript: Transcript,
+    timeout: float | None = None,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Transcript:
+    """Polls the row until the transcript is finished or ``timeout`` passes; returns it fresh."""
+    deadline = time.monotonic() + (sync_timeout() if timeout is None else timeout)
+    delay = 0.1
+    while True:
+        transcript.refresh_from_db()
+        if transcript.is_finished or time.monotonic() >= deadline:
+            return transcript
+        sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 1.5, 2.0)

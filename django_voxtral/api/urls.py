@@ -1,0 +1,24 @@
+"""URLs of the resource API (transcripts and the schema), to mount under any prefix.
+
+``path("speech/api/", include("django_voxtral.api.urls"))``; never put the /v1 endpoints here.
+"""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver, path
+from rest_framework.routers import SimpleRouter
+from rest_framework.urlpatterns import format_suffix_patterns
+
+from .schema import SchemaView, SwaggerView
+from .views import TranscriptViewSet
+
+app_name = "django_voxtral"
+
+router = SimpleRouter()
+router.register("transcripts", TranscriptViewSet, basename="transcript")
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    *format_suffix_patterns(router.urls, allowed=["json", "srt", "vtt", "txt", "api"]),
+    path("schema/", SchemaView.as_view(), name="schema"),
+    path("schema/swagger-ui/", SwaggerView.as_view(), name="swagger-ui"),
+]

@@ -1,0 +1,242 @@
+"""The resource API: /api/transcripts/ to upload, list, read, export and delete transcripts.
+
+A user sees only their own transcripts (staff see all), others are a 404; never run one here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework import generics, mixins, status, viewsets
+from rest_framework.filters import BaseFilterBackend, SearchFilter
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.serializers import BaseSerializer
+from rest_framework.throttling import BaseThrottle
+
+from ..backends.options import LANGUAGES, TranscriptionOptions
+from ..conf import get_settings
+from ..models import Transcript
+from .base import VoxtralAPIView, documented
+from .errors import InvalidField, NotDone
+from .renderers import EXPORT_RENDERERS, ExportRenderer, TranscriptJSONRenderer
+from .serializers import (
+    DETAIL_VIEW,
+    ErrorSerializer,
+    TranscriptDetailSerializer,
+    TranscriptSerializer,
+    TranscriptUploadForm,
+)
+from .throttling import UploadRateThrottle
+from .uploads import check_backend, create_transcript, probe_upload, uploaded_file
+
+
+class TranscriptPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class StatusLanguageFilter(BaseFilterBackend):
+    """``?status=done`` and ``?language=fr`` (the language asked or the one detected)."""
+
+    def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> Any:
+        status_value = request.query_params.get("status")
+        if status_value:
+            if status_value not in Transcript.Status.values:
+                raise InvalidField(
+                    f"status: {status_value!r} is not a status; use one of "
+                    f"{', '.join(Transcript.Status.values)}.",
+                    field="status",
+                )
+            queryset = queryset.filter(status=status_value)
+        language = request.query_params.get("language")
+        if language:
+            if language not in LANGUAGES:
+                raise InvalidField(
+                    f"language: {language!r} is not a language code the service knows "
+                    "(e.g. en, fr, de).",
+                    field="language",
+                )
+            queryset = queryset.filter(Q(language=language) | Q(detected_language=language))
+        return queryset
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": "status",
+                "required": False,
+                "in": "query",
+                "description": "Only transcripts with this status.",
+                "schema": {"type": "string", "enum": list(Transcript.Status.values)},
+            },
+            {
+                "name": "language",
+                "required": False,
+                "in": "query",
+                "description": "Only transcripts in this language (asked or detected), e.g. en.",
+                "schema": {"type": "string"},
+            },
+        ]
+
+
+class TranscriptSearch(SearchFilter):
+    search_description = "Words to find in the transcript's text or the media's name."
+
+
+_FORMAT_PARAMETER = OpenApiParameter(
+    "format",
+    OpenApiTypes.STR,
+    OpenApiParameter.QUERY,
+    enum=["json", "srt", "vtt", "txt"],
+    description="Download the finished transcript in this format (same as the .srt etc. suffix).",
+)
+
+
+class TranscriptViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.ViewSetMixin,
+    generics.GenericAPIView[Transcript],
+    VoxtralAPIView,
+):
+    """Upload media for transcription, follow it, read and export the result."""
+
+    parser_classes = (MultiPartParser, FormParser)
+    pagination_class = TranscriptPagination
+    filter_backends = (StatusLanguageFilter, TranscriptSearch)
+    search_fields = ("text", "media_name")
+    lookup_value_regex = "[0-9a-fA-F-]{32,36}"
+
+    def get_queryset(self) -> QuerySet[Transcript]:
+        queryset = Transcript.objects.visible_to(self.request.user).select_related("owner")
+        if self.action == "list":
+            queryset = queryset.defer("text", "initial_prompt")
+        return queryset.order_by("-created")
+
+    def get_serializer_class(self) -> type[BaseSerializer[Any]]:
+        if self.action == "create":
+            return TranscriptUploadForm
+        if self.action == "list":
+            return TranscriptSerializer
+        return TranscriptDetailSerializer
+
+    def get_renderers(self) -> list[BaseRenderer]:
+        classes: Sequence[type[BaseRenderer]] = (TranscriptJSONRenderer, BrowsableAPIRenderer)
+        if getattr(self, "action", None) == "retrieve" or self._is_detail_get():
+            classes = (*classes, *EXPORT_RENDERERS)
+        return [cls() for cls in classes]
+
+    def _is_detail_get(self) -> bool:
+        # get_renderers runs before the action is known on some paths (errors in initial()).
+        return self.request is not None and self.request.method == "GET" and "pk" in self.kwargs
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        return [UploadRateThrottle()] if self.request.method == "POST" else []
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        renderer = getattr(request, "accepted_renderer", None)
+        if response.status_code >= 400 and isinstance(renderer, ExportRenderer):
+            # An error asked for as .srt is still an error: answer it as JSON.
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    @documented(
+        summary="Upload media for transcription",
+        description="Multipart form: the file in `audio` and the contract's options. Answers 202 "
+        "with a Location header; follow the transcript there until its status is done.",
+        request={"multipart/form-data": TranscriptUploadForm},
+        responses={
+            202: TranscriptDetailSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="Bad media or option"),
+            413: OpenApiResponse(ErrorSerializer, description="Upload too large"),
+            429: OpenApiResponse(ErrorSerializer, description="Too many uploads"),
+        },
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data: Any = request.data
+        file = uploaded_file(request.FILES, "audio")
+        options = TranscriptionOptions.from_form(
+            {k: data[k] for k in data if k not in ("audio", "backend", "csrfmiddlewaretoken")}
+        )
+        backend = str(data.get("backend") or "default")
+        get_settings().backend_settings(backend)
+        check_backend(backend, options)
+        info = probe_upload(file)
+        transcript = create_transcript(
+            file=file, options=options, owner=request.user, backend=backend, info=info
+        )
+        body = TranscriptDetailSerializer(transcript, context={"request": request}).data
+        location = reverse(DETAIL_VIEW, kwargs={"pk": transcript.pk}, request=request)
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+
+    @documented(
+        summary="List transcripts",
+        description="Newest first; staff see every transcript, others their own.",
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @documented(
+        summary="A transcript, or its export",
+        description="JSON shows status, progress, error and, once done, text and result. "
+        "With a format (suffix .srt/.vtt/.txt/.json or ?format=) it is the download of the "
+        "finished transcript; before it is done that answers 409.",
+        parameters=[_FORMAT_PARAMETER],
+        responses={
+            (200, "application/json"): TranscriptDetailSerializer,
+            (200, "application/x-subrip"): OpenApiTypes.STR,
+            (200, "text/vtt"): OpenApiTypes.STR,
+            (200, "text/plain"): OpenApiTypes.STR,
+            404: OpenApiResponse(ErrorSerializer, description="No such transcript (or not yours)"),
+            409: OpenApiResponse(ErrorSerializer, description="Export asked before it is done"),
+        },
+    )
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        transcript = self.get_object()
+        fmt = self._export_format(request)
+        if fmt is None:
+            return super().retrieve(request, *args, **kwargs)
+        if transcript.status != Transcript.Status.DONE:
+            raise NotDone(
+                f"The transcript is {transcript.status}, not done: its {fmt} export exists once "
+                "the status is done. Poll the transcript (without a format) until then."
+            )
+        stem = transcript.display_name.rsplit(".", 1)[0] or str(transcript.pk)
+        filename = f"{stem}.{fmt}".replace('"', "")
+        return Response(
+            transcript.to_result(),
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+
+    def _export_format(self, request: Request) -> str | None:
+        renderer = getattr(request, "accepted_renderer", None)
+        if isinstance(renderer, ExportRenderer):
+            return str(renderer.format)
+        asked = self.format_kwarg or request.query_params.get("format")
+        return "json" if asked == "json" else None
+
+    @documented(summary="Delete a transcript and its media file")
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().destroy(request, *args, **kwargs)
+
+    def perform_destroy(self, instance: Transcript) -> None:
+        storage, name = instance.media.storage, instance.media.name
+        instance.delete()
+        if name:
+            # Only once the row is gone for good: a rolled-back delete keeps its file.
+            transaction.on_commit(partial(storage.delete, name))

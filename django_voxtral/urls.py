@@ -1,0 +1,19 @@
+"""All URLs of django_voxtral: the resource API under api/, the compatible endpoints under v1/.
+
+A site does ``path("", include("django_voxtral.urls"))``; to mount them apart, include
+``django_voxtral.api.urls`` and ``django_voxtral.api.compat_urls`` instead. No views here.
+"""
+
+from __future__ import annotations
+
+from django.urls import include, path
+
+from .api import compat_urls
+from .api import urls as api_urls
+
+app_name = "django_voxtral"
+
+urlpatterns = [
+    path("api/", include(api_urls.urlpatterns)),
+    path("v1/", include(compat_urls.urlpatterns)),
+]

@@ -1,0 +1,295 @@
+"""The `transcribe` action on a site's own model (the test app's Clip), mixin and function forms.
+
+Like delete_selected: a confirmation page with counts, length and cost, then post=yes queues in
+bulk. Work goes to Django's dummy task backend, so what was queued is seen without running it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.contrib import admin
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.messages import get_messages
+from django.test import Client
+from django.urls import include, path, reverse
+
+from django_voxtral import hooks
+from django_voxtral.admin import make_transcribe_action
+from django_voxtral.admin_mixins import Estimate, format_money, plan_transcription, resolve_hook
+from django_voxtral.models import Transcript
+from tests.testapp.models import Clip
+
+# A second admin site whose Clip admin uses the plain function instead of the mixin.
+function_site = admin.AdminSite(name="function_admin")
+
+
+class ClipFunctionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    actions = [make_transcribe_action("file", language="en", name="transcribe_english")]
+
+
+function_site.register(Clip, ClipFunctionAdmin)
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("function-admin/", function_site.urls),
+    path("", include("django_voxtral.urls")),
+]
+pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+
+CHANGELIST = "admin:testapp_clip_changelist"
+PRICE = 0.006  # dollars per minute
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def priced(settings: Any) -> None:
+    settings.VOXTRAL = {
+        "BACKENDS": {
+            "default": {"BACKEND": "dummy", "OPTIONS": {"price_per_minute": PRICE}},
+            "local": {"BACKEND": "local"},
+        }
+    }
+
+
+@pytest.fixture
+def registered(priced: None) -> Iterator[hooks.Hook]:
+    hook = hooks.register(Clip, "file")
+    yield hook
+    hooks.unregister(Clip)
+
+
+@pytest.fixture
+def queued(settings: Any) -> Iterator[Callable[[], list[str]]]:
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    from django.tasks import task_backends
+
+    backend: Any = task_backends["default"]
+    backend.results.clear()
+    yield lambda: [str(result.args[0]) for result in backend.results]
+
+
+def clips(count: int, prefix: str = "clip", with_file: bool = True) -> list[Clip]:
+    # bulk_create sends no post_save: the upload hook does not queue these by itself.
+    return Clip.objects.bulk_create(
+        Clip(title=f"{prefix} {i}", file=f"clips/{prefix}-{i}.wav" if with_file else "")
+        for i in range(count)
+    )
+
+
+def transcript_of(clip: Clip, status: str, duration: float | None = None) -> Transcript:
+    return Transcript.objects.create(
+        content_type=ContentType.objects.get_for_model(Clip),
+        object_id=str(clip.pk),
+        source_field="file",
+        media_name=clip.file.name,
+        status=status,
+        duration=duration,
+    )
+
+
+def hidden_inputs(page: str) -> list[tuple[str, str]]:
+    return re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page)
+
+
+def messages_of(response: Any) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+@pytest.fixture
+def mixed(registered: hooks.Hook) -> dict[str, Clip]:
+    new_a, new_b, done, busy, failed = clips(5)
+    (no_file,) = clips(1, prefix="empty", with_file=False)
+    transcript_of(done, Transcript.Status.DONE, duration=90.0)
+    transcript_of(busy, Transcript.Status.QUEUED)
+    transcript_of(failed, Transcript.Status.FAILED)
+    # A done transcript of an earlier file of new_a does not count for its new file.
+    Transcript.objects.create(
+        content_type=ContentType.objects.get_for_model(Clip),
+        object_id=str(new_a.pk),
+        source_field="file",
+        media_name="clips/older.wav",
+        status=Transcript.Status.DONE,
+        duration=30.0,
+    )
+    return {
+        "new_a": new_a,
+        "new_b": new_b,
+        "done": done,
+        "busy": busy,
+        "failed": failed,
+        "no_file": no_file,
+    }
+
+
+def test_confirmation_page_counts_and_estimates(
+    admin_client: Client, mixed: dict[str, Clip], queued: Callable[[], list[str]]
+) -> None:
+    ids = [str(c.pk) for c in mixed.values()]
+    response = admin_client.post(
+        reverse(CHANGELIST), {"action": "transcribe", "_selected_action": ids, "index": 0}
+    )
+    assert response.status_code == 200
+    assert response.templates[0].name == "django_voxtral/admin/transcribe_confirmation.html"
+    plan = response.context["plan"]
+    assert plan.total == 6
+    assert {c.pk for c in plan.new} == {mixed["new_a"].pk, mixed["new_b"].pk, mixed["failed"].pk}
+    assert [c.pk for c in plan.done] == [mixed["done"].pk]
+    assert (plan.in_progress, plan.without_file) == (1, 1)
+    assert plan.new_estimate.unknown_files == 3
+    assert plan.done_estimate.known_seconds == 90.0
+    page = response.content.decode()
+    assert "3 files of unknown length" in page
+    assert f"${PRICE}" in page
+    # Re-transcribing the done one (90 s) would cost 1.5 minutes at the price per minute.
+    assert format_money(Decimal(str(PRICE)) * Decimal("1.5")) in page
+    inputs = hidden_inputs(page)
+    assert sorted(v for k, v in inputs if k == "_selected_action") == sorted(ids)
+    assert ("action", "transcribe") in inputs and ("post", "yes") in inputs
+    assert queued() == [] and Transcript.objects.count() == 4  # nothing made yet
+
+
+def confirm(client: Client, page: str, url: str, **extra: str) -> Any:
+    data: dict[str, Any] = {}
+    for name, value in hidden_inputs(page):
+        data.setdefault(name, []).append(value)
+    data.update(extra)
+    return client.post(url, data)
+
+
+def test_post_yes_queues_the_new_files_for_the_admin(
+    admin_client: Client,
+    admin_user: Any,
+    mixed: dict[str, Clip],
+    queued: Callable[[], list[str]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    url = reverse(CHANGELIST)
+    ids = [str(c.pk) for c in mixed.values()]
+    page = admin_client.post(
+        url, {"action": "transcribe", "_selected_action": ids, "index": 0}
+    ).content.decode()
+    before = set(Transcript.objects.values_list("pk", flat=True))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = confirm(admin_client, page, url)
+    assert response.status_code == 302
+    made = Transcript.objects.exclude(pk__in=before)
+    assert sorted(int(t.object_id) for t in made) == sorted(
+        [mixed["new_a"].pk, mixed["new_b"].pk, mixed["failed"].pk]
+    )
+    assert all(t.owner == admin_user and t.status == Transcript.Status.QUEUED for t in made)
+    assert sorted(queued()) == sorted(str(t.pk) for t in made)
+    assert "3 transcripts queued." in messages_of(response)
+
+
+def test_ticking_again_also_queues_the_done_ones(
+    admin_client: Client,
+    mixed: dict[str, Clip],
+    queued: Callable[[], list[str]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    url = reverse(CHANGELIST)
+    ids = [str(c.pk) for c in mixed.values()]
+    page = admin_client.post(
+        url, {"action": "transcribe", "_selected_action": ids, "index": 0}
+    ).content.decode()
+    assert 'name="again"' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        confirm(admin_client, page, url, again="yes")
+    assert len(queued()) == 4
+    assert mixed["done"].transcripts.count() == 2
+    assert mixed["busy"].transcripts.count() == 1  # never twice at once
+
+
+def test_thousand_rows_in_a_few_queries(
+    admin_client: Client,
+    registered: hooks.Hook,
+    queued: Callable[[], list[str]],
+    django_assert_max_num_queries: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    made = clips(1000)
+    url = reverse(CHANGELIST)
+    # "Select all 1000" is one flag plus the visible page's ids, as the change list posts it.
+    first_page = [str(c.pk) for c in made[:100]]
+    data = {"action": "transcribe", "_selected_action": first_page, "select_across": "1"}
+    with django_assert_max_num_queries(15):
+        page = admin_client.post(url, {**data, "index": 0})
+    assert page.context["plan"].total == 1000
+    assert ("select_across", "1") in hidden_inputs(page.content.decode())
+    with django_capture_on_commit_callbacks(execute=True):
+        with django_assert_max_num_queries(20):
+            response = confirm(admin_client, page.content.decode(), url)
+    assert response.status_code == 302
+    assert Transcript.objects.count() == 1000
+    assert len(set(queued())) == 1000
+
+
+def test_the_function_form_on_another_admin(
+    admin_client: Client,
+    priced: None,
+    queued: Callable[[], list[str]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """make_transcribe_action("file") works without registering the hook; options apply."""
+    one, two = clips(2)
+    url = reverse("function_admin:testapp_clip_changelist")
+    ids = [str(one.pk), str(two.pk)]
+    page = admin_client.post(
+        url, {"action": "transcribe_english", "_selected_action": ids, "index": 0}
+    ).content.decode()
+    assert ("action", "transcribe_english") in hidden_inputs(page)
+    with django_capture_on_commit_callbacks(execute=True):
+        confirm(admin_client, page, url)
+    made = Transcript.objects.all()
+    assert sorted(made.values_list("language", flat=True)) == ["en", "en"]
+    assert len(queued()) == 2
+
+
+def test_unregistered_model_says_what_to_do(admin_client: Client, priced: None) -> None:
+    (one,) = clips(1)
+    response = admin_client.post(
+        reverse(CHANGELIST),
+        {"action": "transcribe", "_selected_action": [str(one.pk)], "index": 0},
+        follow=True,
+    )
+    assert any("django_voxtral.register" in m for m in messages_of(response))
+    assert not Transcript.objects.exists()
+
+
+def test_resolve_hook_errors() -> None:
+    with pytest.raises(ValueError, match="not registered"):
+        resolve_hook(Clip, None)
+    with pytest.raises(ValueError, match="no file field 'title'"):
+        resolve_hook(Clip, "title")
+    assert resolve_hook(Clip, "file").field == "file"
+
+
+def test_plan_uses_a_site_known_duration(registered: hooks.Hook) -> None:
+    one, two = clips(2)
+    plan = plan_transcription(
+        [one, two], registered, task="transcribe", durations=lambda c: 60.0 if c == one else None
+    )
+    assert (plan.new_estimate.known_files, plan.new_estimate.known_seconds) == (1, 60.0)
+    assert plan.new_estimate.cost(PRICE) == Decimal(str(PRICE))
+    assert plan.new_estimate.extrapolated_cost(PRICE) == 2 * Decimal(str(PRICE))
+    assert plan.new_estimate.cost(None) is None
+
+
+def test_estimate_and_money_formatting() -> None:
+    estimate = Estimate()
+    for seconds in (30.0, None, 90.0):
+        estimate.add(seconds)
+    assert (estimate.files, estimate.known_files, estimate.unknown_files) == (3, 2, 1)
+    assert estimate.cost(0.5) == Decimal(1)
+    assert format_money(Decimal(1)) == "$1.00"
+    assert format_money(Decimal("0.0045")) == "$0.0045"
+    assert format_money(None) == ""

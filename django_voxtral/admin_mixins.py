@@ -306,6 +306,7 @@ def _run_transcribe(
         "backend_model": model_name,
         "backend_problem": problem,
         "price_per_minute": price,
+        "price_per_hour": format_money(None if price is None else Decimal(str(price)) * 60),
         "new_duration": format_duration(plan.new_estimate.known_seconds),
         "new_cost": format_money(plan.new_estimate.cost(price)),
         "new_extrapolated": format_money(plan.new_estimate.extrapolated_cost(price)),

@@ -147,8 +147,9 @@ def test_confirmation_page_counts_and_estimates(
     assert plan.new_estimate.unknown_files == 3
     assert plan.done_estimate.known_seconds == 90.0
     page = response.content.decode()
-    assert "3 files of unknown length" in page
+    assert "The length of these 3 files is not known yet" in page
     assert f"${PRICE}" in page
+    assert f"{format_money(Decimal(str(PRICE)) * 60)}</strong> per hour" in page
     # Re-transcribing the done one (90 s) would cost 1.5 minutes at the price per minute.
     assert format_money(Decimal(str(PRICE)) * Decimal("1.5")) in page
     inputs = hidden_inputs(page)
@@ -225,9 +226,8 @@ def test_thousand_rows_in_a_few_queries(
         page = admin_client.post(url, {**data, "index": 0})
     assert page.context["plan"].total == 1000
     assert ("select_across", "1") in hidden_inputs(page.content.decode())
-    with django_capture_on_commit_callbacks(execute=True):
-        with django_assert_max_num_queries(20):
-            response = confirm(admin_client, page.content.decode(), url)
+    with django_capture_on_commit_callbacks(execute=True), django_assert_max_num_queries(20):
+        response = confirm(admin_client, page.content.decode(), url)
     assert response.status_code == 302
     assert Transcript.objects.count() == 1000
     assert len(set(queued())) == 1000
@@ -293,3 +293,27 @@ def test_estimate_and_money_formatting() -> None:
     assert format_money(Decimal(1)) == "$1.00"
     assert format_money(Decimal("0.0045")) == "$0.0045"
     assert format_money(None) == ""
+
+
+def test_a_site_known_length_gives_a_cost_and_an_extrapolation(
+    admin_client: Client, registered: hooks.Hook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.testapp.admin import ClipAdmin
+
+    # A site whose model stores its length tells the page through the mixin's hook.
+    monkeypatch.setattr(
+        ClipAdmin,
+        "get_transcribe_duration",
+        lambda self, clip: 120.0 if clip.title.endswith(" 0") else None,
+        raising=True,
+    )
+    made = clips(2)
+    page = admin_client.post(
+        reverse(CHANGELIST),
+        {"action": "transcribe", "_selected_action": [str(c.pk) for c in made], "index": 0},
+    ).content.decode()
+    price = Decimal(str(PRICE))
+    assert "Known length: <strong>0:02:00</strong> for 1 file;" in page
+    assert "1 file of unknown length" in page
+    assert f'<strong class="voxtral-cost">{format_money(2 * price)}</strong>' in page
+    assert f"about {format_money(4 * price)} in all" in page

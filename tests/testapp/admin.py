@@ -14,4 +14,7 @@ from .models import Clip
 
 @admin.register(Clip)
 class ClipAdmin(TranscribeAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("title", "file")
+    list_display = ("title", "file", "uploaded_by")
+    # The action's queryset is the change list's: the hook's owner getter reads uploaded_by
+    # from it without a query per row.
+    list_select_related = ("uploaded_by",)

@@ -146,7 +146,7 @@ def check_webhook_url(url: str, *, allow_private: bool | None = None) -> Resolve
             reason = _forbidden_reason(address)
             if reason:
                 raise WebhookURLRejected(
-                    f"The webhook host {host!r} resolves to {address}, a {reason} address; "
+                    f"The webhook host {host!r} resolves to {address} ({reason} address); "
                     "webhooks may only go to public internet addresses."
                 )
     return ResolvedURL(url=url, host=host, port=port, addresses=addresses)

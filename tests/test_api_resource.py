@@ -18,6 +18,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from django_voxtral.api import views
 from django_voxtral.backends import dummy
 from django_voxtral.models import Transcript
 
@@ -272,24 +273,20 @@ def test_declared_length_over_limit_is_413_up_front(
     assert "bytes" in response.json()["detail"]
 
 
-def test_uploads_are_streamed_to_disk(api: APIClient, tone_wav: Path, settings: Any) -> None:
+def test_uploads_are_streamed_to_disk(
+    api: APIClient, tone_wav: Path, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Even below Django's in-memory threshold the upload goes to a temporary file.
     settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 100 * 2**20
-    from django_voxtral.api import uploads
-
     seen: list[str] = []
-    original = uploads.probe_upload
+    original = views.probe_upload
 
     def spy(file: Any) -> Any:
         seen.append(type(file).__name__)
         return original(file)
 
-    uploads_probe = pytest.MonkeyPatch()
-    uploads_probe.setattr("django_voxtral.api.views.probe_upload", spy)
-    try:
-        assert upload(api, tone_wav).status_code == 202
-    finally:
-        uploads_probe.undo()
+    monkeypatch.setattr(views, "probe_upload", spy)
+    assert upload(api, tone_wav).status_code == 202
     assert seen == ["TemporaryUploadedFile"]
 
 

@@ -191,7 +191,8 @@ class Transcript(models.Model):
         """The stored transcript as the pipeline's result (for exports and the API)."""
         segments: list[ResultSegment] = []
         words: list[Word] = []
-        for seg in self.segments.order_by("index"):
+        # .all() (ordered by index in Meta) so a caller's prefetch_related("segments") is used.
+        for seg in self.segments.all():
             segments.append(ResultSegment(seg.index, seg.start, seg.end, seg.text))
             words.extend(
                 Word(float(w["start"]), float(w["end"]), str(w["text"])) for w in seg.words or ()

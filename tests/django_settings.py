@@ -11,6 +11,8 @@ import tempfile
 import dj_database_url
 
 SECRET_KEY = "tests-only-not-secret"
+# Fast hashing: the tests create many users; never do this outside tests.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
 USE_TZ = True

@@ -47,7 +47,11 @@ class SpeechBackend(ABC):
                 f"The {self.name} backend cannot translate; use task=transcribe "
                 "or a backend that translates (deepinfra, openai)."
             )
-        if self.languages is not None and options.language and options.language not in self.languages:
+        if (
+            self.languages is not None
+            and options.language
+            and options.language not in self.languages
+        ):
             raise UnsupportedOption(
                 f"The {self.name} backend understands only {', '.join(sorted(self.languages))}, "
                 f"not {options.language!r}; use another backend for that language."
@@ -70,7 +74,8 @@ class SpeechBackend(ABC):
         """The async form; the default runs ``transcribe`` in a worker thread."""
         return await asyncio.to_thread(self.transcribe, audio, options)
 
-    def close(self) -> None:
+    # Deliberately not abstract: a backend without connections has nothing to release.
+    def close(self) -> None:  # noqa: B027
         """Releases pooled connections; the backend may not be used afterwards."""
 
     async def aclose(self) -> None:

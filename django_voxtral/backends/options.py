@@ -19,14 +19,14 @@ CHUNK_LEVELS: tuple[str, ...] = ("segment", "word")
 MIN_CHUNK_LENGTH_S = 1
 MAX_CHUNK_LENGTH_S = 30
 
-LANGUAGES: frozenset[str] = frozenset(
-    """
+# Laid out as in the contract, so the two can be compared by eye.
+_CONTRACT_LANGUAGES = """
     af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr
     gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv
     mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn
     so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo yue zh
-    """.split()
-)
+"""
+LANGUAGES: frozenset[str] = frozenset(_CONTRACT_LANGUAGES.split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,14 +43,15 @@ class TranscriptionOptions:
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise InvalidOption("task", self.task, "one of: transcribe, translate")
-        if self.language is not None:
-            if not isinstance(self.language, str) or self.language not in LANGUAGES:
-                raise InvalidOption(
-                    "language",
-                    self.language,
-                    "a two-letter ISO 639-1 code the service knows (e.g. en, fr, de; "
-                    "also haw and yue), or empty to detect the language",
-                )
+        if self.language is not None and (
+            not isinstance(self.language, str) or self.language not in LANGUAGES
+        ):
+            raise InvalidOption(
+                "language",
+                self.language,
+                "a two-letter ISO 639-1 code the service knows (e.g. en, fr, de; "
+                "also haw and yue), or empty to detect the language",
+            )
         if self.initial_prompt is not None and not isinstance(self.initial_prompt, str):
             raise InvalidOption("initial_prompt", self.initial_prompt, "text")
         if (
@@ -79,16 +80,27 @@ class TranscriptionOptions:
 
         Empty values mean the default; unknown keys are refused by name.
         """
-        known = {"task", "language", "initial_prompt", "temperature", "chunk_level", "chunk_length_s"}
+        known = {
+            "task",
+            "language",
+            "initial_prompt",
+            "temperature",
+            "chunk_level",
+            "chunk_length_s",
+        }
         unknown = sorted(set(data) - known)
         if unknown:
-            raise InvalidOption(unknown[0], data[unknown[0]], f"one of the fields: {', '.join(sorted(known))}")
+            raise InvalidOption(
+                unknown[0], data[unknown[0]], f"one of the fields: {', '.join(sorted(known))}"
+            )
         kwargs: dict[str, Any] = {k: v for k, v in data.items() if v not in (None, "")}
         if "temperature" in kwargs and isinstance(kwargs["temperature"], str):
             try:
                 kwargs["temperature"] = float(kwargs["temperature"])
             except ValueError:
-                raise InvalidOption("temperature", data["temperature"], "a number, 0 or more") from None
+                raise InvalidOption(
+                    "temperature", data["temperature"], "a number, 0 or more"
+                ) from None
         if "chunk_length_s" in kwargs and isinstance(kwargs["chunk_length_s"], str):
             try:
                 kwargs["chunk_length_s"] = int(kwargs["chunk_length_s"])

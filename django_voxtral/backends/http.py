@@ -129,7 +129,7 @@ class RetryPolicy:
 
     def backoff(self, retry: int, rng: random.Random | None = None) -> float:
         """The wait before retry number ``retry`` (1-based) when the service gave no hint."""
-        ceiling = min(self.backoff_max, self.backoff_base * (2 ** (retry - 1)))
+        ceiling = min(self.backoff_max, self.backoff_base * 2.0 ** min(retry - 1, 60))
         return (rng or random).uniform(0.0, ceiling)
 
     def delay(
@@ -467,7 +467,7 @@ class HTTPSpeechBackend(SpeechBackend):
                 continue
             if not isinstance(value, str):
                 raise BackendNotConfigured(f"The {self.name} backend's {key} must be a string.")
-            token = Secret(value)
+            token = Secret(value.strip())
         self._explicit_token = token
         super().__init__(**options)
         base_url = options.get("base_url") or self.default_base_url
@@ -535,7 +535,8 @@ class HTTPSpeechBackend(SpeechBackend):
         if self._explicit_token:
             return self._explicit_token.reveal()
         if self.token_env:
-            return os.environ.get(self.token_env) or None
+            # Stripped: a token pasted from a file often ends in a newline, which no header allows.
+            return os.environ.get(self.token_env, "").strip() or None
         return None
 
     def require_token(self) -> str:

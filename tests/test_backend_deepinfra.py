@@ -436,7 +436,7 @@ def test_async_form_survives_a_new_event_loop(
 def test_threads_share_one_pooled_client(
     standin: StandIn, standin_token: str, tones_audio: dict[str, Path]
 ) -> None:
-    standin.latency = 0.3
+    standin.latency = 0.5
     results: list[int] = []
     with make(standin, standin_token) as backend:
         # One after the other: one kept-alive connection.

@@ -34,19 +34,29 @@ def post(standin: StandIn, token: str, audio: Path, **fields: str) -> httpx.Resp
 def test_serves_sixteen_requests_at_once(
     standin: StandIn, standin_token: str, tones_audio: dict[str, Path]
 ) -> None:
-    standin.latency = 0.5
+    # Long enough that all sixteen arrive before the first answer, even on a busy machine.
+    standin.latency = 2.0
     statuses: list[int] = []
     barrier = threading.Barrier(16)
+    audio = tones_audio["flac"]
+    body = audio.read_bytes()
 
-    def one() -> None:
-        barrier.wait()
-        statuses.append(post(standin, standin_token, tones_audio["flac"]).status_code)
+    with httpx.Client(limits=httpx.Limits(max_connections=16), timeout=30) as client:
 
-    threads = [threading.Thread(target=one) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+        def one() -> None:
+            barrier.wait()
+            answer = client.post(
+                f"{standin.base_url}/v1/inference/{SMALL}",
+                headers={"Authorization": f"bearer {standin_token}"},
+                files={"audio": (audio.name, body, "audio/flac")},
+            )
+            statuses.append(answer.status_code)
+
+        threads = [threading.Thread(target=one) for _ in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     assert statuses == [200] * 16
     assert standin.max_in_flight == 16
     assert standin.in_flight == 0

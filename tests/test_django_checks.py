@@ -1,0 +1,79 @@
+"""Django system checks: misconfiguration shows up in `manage.py check`, not at the first upload.
+
+Each test changes one setting and looks for the check's id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+
+from django_voxtral import checks
+from django_voxtral.conf import get_settings
+
+
+def ids(messages: list[Any]) -> list[str]:
+    return [m.id for m in messages]
+
+
+def test_the_test_settings_pass() -> None:
+    call_command("check", tags=["django_voxtral"])
+
+
+def test_ffmpeg_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FFMPEG_BINARY", "/nonexistent/ffmpeg")
+    messages = checks.check_ffmpeg()
+    assert ids(messages) == ["django_voxtral.E001"]
+    assert "apt-get install ffmpeg" in (messages[0].hint or "")
+
+
+def test_no_default_backend(settings: Any) -> None:
+    settings.VOXTRAL = {"BACKENDS": {"other": {"BACKEND": "dummy"}}}
+    assert "django_voxtral.E002" in ids(checks.check_backends())
+
+
+def test_unknown_backend(settings: Any) -> None:
+    settings.VOXTRAL = {"BACKENDS": {"default": {"BACKEND": "whisperz"}}}
+    messages = checks.check_backends()
+    assert ids(messages) == ["django_voxtral.E003"]
+    assert "whisperz" in messages[0].msg
+
+
+def test_hosted_backend_without_token(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DEEPINFRA_TOKEN", raising=False)
+    settings.VOXTRAL = {"BACKENDS": {"default": {"BACKEND": "deepinfra"}}}
+    messages = checks.check_backends()
+    assert ids(messages) == ["django_voxtral.E004"]
+    assert "DEEPINFRA_TOKEN" in messages[0].msg
+    with pytest.raises(SystemCheckError, match="E004"):
+        call_command("check", tags=["django_voxtral"])
+
+
+def test_hosted_backend_with_token_passes(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEEPINFRA_TOKEN", "a-token")
+    settings.VOXTRAL = {"BACKENDS": {"default": {"BACKEND": "deepinfra"}}}
+    assert checks.check_backends() == []
+
+
+def test_immediate_task_backend_in_production(settings: Any) -> None:
+    settings.DEBUG = False
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    assert ids(checks.check_task_backend()) == ["django_voxtral.W001"]
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    assert checks.check_task_backend() == []
+
+
+def test_task_backend_alias_must_exist(settings: Any) -> None:
+    settings.VOXTRAL = {"TASK_BACKEND": "transcripts"}
+    assert ids(checks.check_task_backend()) == ["django_voxtral.E005"]
+
+
+def test_settings_reload_when_changed(settings: Any) -> None:
+    settings.VOXTRAL = {"CONCURRENCY": 3}
+    assert get_settings().concurrency == 3
+    settings.VOXTRAL = {"CONCURRENCY": 5}
+    assert get_settings().concurrency == 5
+    assert get_settings().max_chunk_seconds == 30

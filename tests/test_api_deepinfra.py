@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import soundfile
 from django.core.cache import cache
+from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -329,3 +330,14 @@ def test_our_own_deepinfra_backend_talks_to_the_site(
     assert result.duration == pytest.approx(2.0, abs=0.1)
     assert result.request_id == str(Transcript.objects.get().pk)
     assert dummy.outbox[0].options == options
+
+
+def test_works_with_atomic_requests(
+    api: APIClient, voice_mp3: Path, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    # The endpoint waits for its transcript, so it must commit the row before the request ends.
+    monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", True)
+    settings.VOXTRAL = {**settings.VOXTRAL, "SYNC_TIMEOUT": 20}
+    response = infer(api, voice_mp3)
+    assert response.status_code == 200, response.content
+    assert response.json()["inference_status"]["status"] == "succeeded"

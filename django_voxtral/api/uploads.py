@@ -5,9 +5,11 @@ Never hold an upload whole in memory, and never create a row for a file that is 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.conf import settings
@@ -91,7 +93,10 @@ def form_overhead() -> int:
 
 def use_streaming_uploads(request: HttpRequest) -> None:
     """Makes the request parse its files to disk only, with the size limit."""
-    request.upload_handlers = [LimitedTemporaryFileUploadHandler(request)]
+    # AttributeError: a middleware read the form already, with Django's own handlers; the
+    # declared length is still checked, and the probe still runs on a copy of the file.
+    with contextlib.suppress(AttributeError):
+        request.upload_handlers = [LimitedTemporaryFileUploadHandler(request)]
 
 
 def check_content_length(request: HttpRequest) -> None:
@@ -116,18 +121,26 @@ def uploaded_file(files: Any, field: str) -> UploadedFile[Any]:
     return file
 
 
-def local_path(file: UploadedFile[Any]) -> str:
+@contextlib.contextmanager
+def local_path(file: UploadedFile[Any]) -> Iterator[str]:
+    """A path to the upload on disk: its temporary file, or a copy when it was kept in memory."""
     if isinstance(file, TemporaryUploadedFile):
-        return str(file.temporary_file_path())
-    # Only a site that replaced our upload handlers gets here; there is no file to probe.
-    raise MissingFile("The upload was not stored as a file; it cannot be read.", field=None)
+        yield str(file.temporary_file_path())
+        return
+    with tempfile.NamedTemporaryFile(prefix="voxtral-upload-") as copy:
+        for block in file.chunks():
+            copy.write(block)
+        copy.flush()
+        file.seek(0)
+        yield copy.name
 
 
 def probe_upload(file: UploadedFile[Any]) -> MediaInfo:
     """Probes the upload; a MediaError (named after the uploaded file) when it cannot be used."""
     name = file.name or "the upload"
     try:
-        info = probe(local_path(file))
+        with local_path(file) as path:
+            info = probe(path)
     except NotAMediaFile as exc:
         raise NotAMediaFile(name, exc.reason) from None
     except MediaError:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import numpy as np
 import pysrt
@@ -451,6 +452,19 @@ def test_export_before_done_is_409_json(api: APIClient, tone_wav: Path) -> None:
 def test_unknown_export_format_is_404(api: APIClient, done_id: str) -> None:
     assert api.get(f"/api/transcripts/{done_id}.docx").status_code == 404
     assert api.get(f"/api/transcripts/{done_id}/", {"format": "docx"}).status_code == 404
+
+
+def test_export_filename_keeps_non_ascii_names(
+    api: APIClient, tone_wav: Path, tmp_path: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    named = tmp_path / 'réunion d\'été "final".wav'
+    named.write_bytes(tone_wav.read_bytes())
+    pk = upload_done(api, named, django_capture_on_commit_callbacks).json()["id"]
+    response = api.get(f"/api/transcripts/{pk}.vtt")
+    assert response.status_code == 200
+    disposition = response["Content-Disposition"]
+    assert disposition.startswith("attachment; filename*=utf-8''")
+    assert unquote(disposition.split("''", 1)[1]) == 'réunion d\'été "final".vtt'
 
 
 def test_list_has_no_export_formats(api: APIClient) -> None:

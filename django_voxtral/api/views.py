@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import generics, mixins, status, viewsets
@@ -120,7 +121,7 @@ class TranscriptViewSet(
     lookup_value_regex = "[0-9a-fA-F-]{32,36}"
 
     def get_queryset(self) -> QuerySet[Transcript]:
-        queryset = Transcript.objects.visible_to(self.request.user).select_related("owner")
+        queryset = Transcript.objects.visible_to(self.request.user)
         if self.action == "list":
             queryset = queryset.defer("text", "initial_prompt")
         return queryset.order_by("-created")
@@ -217,11 +218,8 @@ class TranscriptViewSet(
                 "the status is done. Poll the transcript (without a format) until then."
             )
         stem = transcript.display_name.rsplit(".", 1)[0] or str(transcript.pk)
-        filename = f"{stem}.{fmt}".replace('"', "")
-        return Response(
-            transcript.to_result(),
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-        )
+        disposition = content_disposition_header(True, f"{stem}.{fmt}")
+        return Response(transcript.to_result(), headers={"Content-Disposition": disposition})
 
     def _export_format(self, request: Request) -> str | None:
         renderer = getattr(request, "accepted_renderer", None)

@@ -5,8 +5,8 @@ Never read the file here (that is the worker's job, and it may be on S3): compar
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
 import dataclasses
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 

@@ -16,7 +16,11 @@ class VoxtralConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, hooks
+        from . import (
+            checks,
+            hooks,
+            webhooks,  # noqa: F401  (connects its receivers, in worker processes too)
+        )
 
         checks.register()
         hooks.register_from_settings()

@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_ALLOW_PRIVATE": False,
     "WEBHOOK_TIMEOUT": 10,
     "UPLOAD_THROTTLE_RATE": "60/hour",
+    "SYNC_TIMEOUT": 300,  # seconds the synchronous endpoints (/v1/...) wait for a result
     "MODELS": {},  # "app_label.Model": {"field": ..., "task": ..., ...}: declarative hooks
 }
 
@@ -61,6 +62,7 @@ class VoxtralSettings:
     webhook_allow_private: bool
     webhook_timeout: float
     upload_throttle_rate: str | None
+    sync_timeout: float
     models: dict[str, dict[str, Any]]
 
     def backend_settings(self, alias: str | None = None) -> BackendSettings:
@@ -120,6 +122,7 @@ def _read() -> VoxtralSettings:
         webhook_allow_private=bool(merged["WEBHOOK_ALLOW_PRIVATE"]),
         webhook_timeout=float(merged["WEBHOOK_TIMEOUT"]),
         upload_throttle_rate=merged["UPLOAD_THROTTLE_RATE"],
+        sync_timeout=float(merged["SYNC_TIMEOUT"]),
         models=dict(merged["MODELS"] or {}),
     )
 

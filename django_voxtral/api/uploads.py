@@ -27,9 +27,6 @@ from ..models import Transcript
 from ..tasks import enqueue
 from .errors import MissingFile, UploadTooLarge
 
-#: Seconds a synchronous endpoint waits for its transcript by default (VOXTRAL["SYNC_TIMEOUT"]).
-DEFAULT_SYNC_TIMEOUT = 300.0
-
 
 def max_upload_size() -> int:
     return get_settings().max_upload_size
@@ -193,11 +190,7 @@ def create_transcript(
 
 def sync_timeout() -> float:
     """How long a synchronous endpoint waits: VOXTRAL["SYNC_TIMEOUT"] seconds (default 300)."""
-    conf = get_settings()
-    value = getattr(conf, "sync_timeout", None)
-    if value is None:
-        value = (getattr(settings, "VOXTRAL", None) or {}).get("SYNC_TIMEOUT", DEFAULT_SYNC_TIMEOUT)
-    return float(value)
+    return get_settings().sync_timeout
 
 
 def wait_for(

@@ -202,25 +202,30 @@ def translate_to_english(
 
 @admin.action(
     permissions=["change"],
-    description=gettext_lazy("Retry failed (keeps the chunks already done)"),
+    description=gettext_lazy("Retry failed or canceled (keeps the chunks already done)"),
     location=BOTH_PLACES,
 )
 def retry_failed(
     modeladmin: TranscriptAdminBase, request: HttpRequest, queryset: TranscriptQuerySet
 ) -> None:
-    """Failed transcripts back to queued; their stored chunk results are kept and not sent again."""
+    """Failed or canceled transcripts back to queued; stored chunk results are not sent again.
+
+    Canceled ones are included so a transcript whose worker died (stuck in running) can be
+    canceled, then resumed where it stopped.
+    """
+    retryable = (Status.FAILED, Status.CANCELED)
     with transaction.atomic():
         rows = _locked(queryset)
-        ids = [pk for pk, status in rows if status == Status.FAILED]
-        count = Transcript.objects.filter(pk__in=ids, status=Status.FAILED).update(
+        ids = [pk for pk, status in rows if status in retryable]
+        count = Transcript.objects.filter(pk__in=ids, status__in=retryable).update(
             status=Status.QUEUED, error="", started=None, finished=None
         )
         _queue(ids)
     modeladmin.message_user(
         request,
         ngettext(
-            "%(count)d failed transcript queued again.",
-            "%(count)d failed transcripts queued again.",
+            "%(count)d transcript queued again.",
+            "%(count)d transcripts queued again.",
             count,
         )
         % {"count": count},
@@ -231,8 +236,10 @@ def retry_failed(
         modeladmin.message_user(
             request,
             ngettext(
-                "%(count)d selected transcript had not failed and was left alone.",
-                "%(count)d selected transcripts had not failed and were left alone.",
+                "%(count)d selected transcript had neither failed nor been canceled "
+                "and was left alone.",
+                "%(count)d selected transcripts had neither failed nor been canceled "
+                "and were left alone.",
                 others,
             )
             % {"count": others},

@@ -142,17 +142,21 @@ def test_retry_failed_keeps_finished_chunks(
     admin_client: Client, queued: Callable[[], list[str]], django_capture_on_commit_callbacks: Any
 ) -> None:
     failed = with_chunks(make("f.wav", Status.FAILED, error="chunk 2 failed: 503"), 2)
+    canceled = with_chunks(make("c.wav", Status.CANCELED), 1)
     done = make("d.wav", segments=((0, 1, "fine"),))
     _, messages = act(
-        admin_client, "retry_failed", [failed, done], django_capture_on_commit_callbacks
+        admin_client, "retry_failed", [failed, canceled, done], django_capture_on_commit_callbacks
     )
     failed.refresh_from_db()
     assert (failed.status, failed.error) == (Status.QUEUED, "")
     assert failed.chunks.count() == 2
+    canceled.refresh_from_db()
+    assert canceled.status == Status.QUEUED and canceled.chunks.count() == 1
     done.refresh_from_db()
     assert done.status == Status.DONE and done.segments.count() == 1
-    assert queued() == [str(failed.pk)]
-    assert "1 failed transcript queued again." in messages
+    assert sorted(queued()) == sorted([str(failed.pk), str(canceled.pk)])
+    assert "2 transcripts queued again." in messages
+    assert any("neither failed nor been canceled" in m for m in messages)
 
 
 def test_retry_failed_does_not_send_stored_chunks_again(

@@ -24,7 +24,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from django_voxtral.backends import dummy, load_backend
-from django_voxtral.backends.errors import ServiceUnavailable
+from django_voxtral.backends.errors import ServiceError, ServiceUnavailable
 from django_voxtral.backends.options import TranscriptionOptions
 from django_voxtral.models import Transcript
 
@@ -341,3 +341,16 @@ def test_works_with_atomic_requests(
     response = infer(api, voice_mp3)
     assert response.status_code == 200, response.content
     assert response.json()["inference_status"]["status"] == "succeeded"
+
+
+def test_our_backend_reports_a_queued_answer_instead_of_an_empty_result(
+    live_server: Any, token: str, voice_mp3: Path, settings: Any
+) -> None:
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    settings.VOXTRAL = {**settings.VOXTRAL, "SYNC_TIMEOUT": 0}
+    with (
+        load_backend("deepinfra", base_url=live_server.url, token=token, model=MODEL) as backend,
+        pytest.raises(ServiceError, match="status 'queued'") as caught,
+    ):
+        backend.transcribe(voice_mp3, TranscriptionOptions())
+    assert str(Transcript.objects.get().pk) in str(caught.value)

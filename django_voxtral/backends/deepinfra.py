@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from ..results import TranscriptionResult
 from .base import AudioPath
+from .errors import ServiceError
 from .http import Files, HTTPSpeechBackend
 from .options import TranscriptionOptions
 
@@ -51,7 +52,17 @@ class DeepInfraBackend(HTTPSpeechBackend):
         return options.to_form(), [("audio", audio)], headers, [token]
 
     def _result(self, data: dict[str, Any]) -> TranscriptionResult:
-        return TranscriptionResult.from_contract(data)
+        result = TranscriptionResult.from_contract(data)
+        status = result.inference_status.status
+        if status != "succeeded":
+            # "queued"/"running": the service (or a django-voxtral site that ran out of time)
+            # will finish later; sending again would be billed again, so say so instead.
+            raise ServiceError(
+                f"{self.service} answered with status {status!r} instead of a result "
+                f"(request_id {result.request_id or 'unknown'}); the request was accepted "
+                "but not finished in time. Fetch it by its request_id, or retry later."
+            )
+        return result
 
     def transcribe(self, audio: AudioPath, options: TranscriptionOptions) -> TranscriptionResult:
         self.check_options(options)

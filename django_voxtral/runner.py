@@ -19,7 +19,7 @@ from ffmpeg_bridge import MediaError
 from .backends.errors import SpeechError
 from .conf import get_backend, get_settings
 from .models import Segment, Transcript, TranscriptChunk
-from .pipeline import PipelineError, PipelineProgress, transcribe_media
+from .pipeline import PipelineError, PipelineProgress, ProgressCallback, transcribe_media
 from .results import ChunkResult, TranscriptionResult, Word
 from .signals import transcript_failed, transcript_finished, transcript_started
 from .spool import spooled
@@ -47,15 +47,18 @@ def claim(transcript_id: Any) -> bool:
     )
 
 
-def run_transcript(transcript_id: Any) -> str:
-    """Runs the transcript if it is still queued; returns its final status."""
+def run_transcript(transcript_id: Any, progress: ProgressCallback | None = None) -> str:
+    """Runs the transcript if it is still queued; returns its final status.
+
+    ``progress`` also receives the pipeline's progress (e.g. a command's progress bar).
+    """
     if not claim(transcript_id):
         status = Transcript.objects.filter(pk=transcript_id).values_list("status", flat=True)
         return str(status.first() or "missing")
     transcript = Transcript.objects.get(pk=transcript_id)
     transcript_started.send(sender=Transcript, transcript=transcript)
     try:
-        result = _transcribe(transcript)
+        result = _transcribe(transcript, progress)
     except TranscriptCanceled:
         return Status.CANCELED
     except Exception as exc:
@@ -71,9 +74,12 @@ class _Progress:
     """Saves progress in the worker's own thread, and notices a cancel between chunks."""
 
     transcript: Transcript
+    also: ProgressCallback | None = None
     last_saved: tuple[int, int] = field(default=(-1, -1))
 
     def __call__(self, p: PipelineProgress) -> None:
+        if self.also is not None:
+            self.also(p)
         if p.stage != "transcribing":
             return
         key = (p.chunks_done, p.chunks_total)
@@ -95,7 +101,7 @@ class _Progress:
         )
 
 
-def _transcribe(transcript: Transcript) -> TranscriptionResult:
+def _transcribe(transcript: Transcript, also: ProgressCallback | None) -> TranscriptionResult:
     media = transcript.media_file()
     if media is None:
         raise MissingMedia(
@@ -103,7 +109,7 @@ def _transcribe(transcript: Transcript) -> TranscriptionResult:
             "upload it again."
         )
     conf = get_settings()
-    progress = _Progress(transcript)
+    progress = _Progress(transcript, also)
     with (
         spooled(media, name=transcript.display_name) as local,
         get_backend(transcript.backend) as backend,

@@ -130,6 +130,14 @@ def test_transcribe_save_stores_and_runs_transcripts(clips: dict[str, Path]) -> 
     assert "==> " in io_.out.getvalue() and "dummy transcript" in io_.out.getvalue()
 
 
+def test_transcribe_save_draws_a_progress_bar_on_a_terminal(clips: dict[str, Path]) -> None:
+    io_ = Captured(tty=True)
+    io_.run("transcribe", "--save", str(clips["tone"]))
+    bar = io_.err.getvalue()
+    assert "\r" in bar and "1/1 chunks" in bar
+    assert Transcript.objects.get(media_name="tone.wav").status == Transcript.Status.DONE
+
+
 def test_transcribe_with_the_offline_engine(clips: dict[str, Path]) -> None:
     io_ = Captured()
     io_.run("transcribe", str(clips["speech"]), "--backend", "local", "--format", "json")

@@ -149,9 +149,11 @@ class Command(BaseCommand):
         )
         with path.open("rb") as handle:
             transcript.media.save(path.name, File(handle), save=True)
-        if self.stderr.isatty():
-            self.stderr.write(f"{path}: transcript {transcript.pk} running...")
-        run_transcript(transcript.pk)
+        bar = ProgressBar(_Stream(self.stderr))  # type: ignore[arg-type]
+        try:
+            run_transcript(transcript.pk, progress=bar)
+        finally:
+            bar.finish()
         transcript.refresh_from_db()
         if transcript.status != Transcript.Status.DONE:
             raise ValueError(

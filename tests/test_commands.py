@@ -130,6 +130,7 @@ def test_transcribe_save_stores_and_runs_transcripts(clips: dict[str, Path]) -> 
     assert "==> " in io_.out.getvalue() and "dummy transcript" in io_.out.getvalue()
 
 
+@pytest.mark.django_db
 def test_transcribe_save_draws_a_progress_bar_on_a_terminal(clips: dict[str, Path]) -> None:
     io_ = Captured(tty=True)
     io_.run("transcribe", "--save", str(clips["tone"]))

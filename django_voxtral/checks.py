@@ -69,6 +69,24 @@ def check_backends(**kwargs: Any) -> list[checks.CheckMessage]:
     return messages
 
 
+def check_hooks(**kwargs: Any) -> list[checks.CheckMessage]:
+    """Upload hooks that name a backend alias VOXTRAL['BACKENDS'] does not have."""
+    from .hooks import all_hooks
+
+    known = get_settings().backends
+    return [
+        checks.Error(
+            f"The upload hook of {hook.model._meta.label}.{hook.field} uses the backend "
+            f"{hook.backend!r}, which is not in VOXTRAL['BACKENDS'] ({', '.join(known)}).",
+            hint="Add it to VOXTRAL['BACKENDS'], or pass one of those to register(backend=...).",
+            obj=hook.model,
+            id="django_voxtral.E006",
+        )
+        for hook in all_hooks()
+        if hook.backend not in known
+    ]
+
+
 def check_task_backend(**kwargs: Any) -> list[checks.CheckMessage]:
     conf = get_settings()
     tasks_setting = getattr(settings, "TASKS", None) or {
@@ -100,4 +118,5 @@ def check_task_backend(**kwargs: Any) -> list[checks.CheckMessage]:
 def register() -> None:
     checks.register(check_ffmpeg, TAG)
     checks.register(check_backends, TAG)
+    checks.register(check_hooks, TAG)
     checks.register(check_task_backend, TAG)

@@ -93,6 +93,11 @@ def hooks_for(model: type[models.Model]) -> Sequence[Hook]:
     return tuple(_hooks.get(model, {}).values())
 
 
+def all_hooks() -> Sequence[Hook]:
+    """Every registered hook, for the system checks."""
+    return tuple(hook for fields in _hooks.values() for hook in fields.values())
+
+
 def is_registered(model: type[models.Model]) -> bool:
     return model in _hooks
 

@@ -8,21 +8,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from ffmpeg_bridge import MediaError
 
+from .backends.base import SpeechBackend
 from .backends.errors import SpeechError
 from .conf import get_backend, get_settings
 from .models import Segment, Transcript, TranscriptChunk
 from .pipeline import PipelineError, PipelineProgress, ProgressCallback, transcribe_media
 from .results import ChunkResult, TranscriptionResult, Word
 from .signals import transcript_failed, transcript_finished, transcript_started
-from .spool import spooled
+from .spool import SpooledMedia, StoredFileMissing, spooled
 
 logger = logging.getLogger(__name__)
 
@@ -37,13 +40,28 @@ class MissingMedia(Exception):
     """The transcript's file, or the instance it came from, is gone."""
 
 
+def _claim(transcript_id: Any) -> datetime | None:
+    """Marks a queued transcript as running; only one worker can win (a conditional UPDATE).
+
+    Returns the run's start time, which is also its token: a later claim of the same row (after
+    a cancel and a retry) sets another one, and the older run notices it is no longer the owner.
+    """
+    started = timezone.now()
+    won = Transcript.objects.filter(pk=transcript_id, status=Status.QUEUED).update(
+        status=Status.RUNNING, started=started, finished=None, error=""
+    )
+    return started if won == 1 else None
+
+
 def claim(transcript_id: Any) -> bool:
-    """Marks a queued transcript as running; only one worker can win (a conditional UPDATE)."""
-    return (
-        Transcript.objects.filter(pk=transcript_id, status=Status.QUEUED).update(
-            status=Status.RUNNING, started=timezone.now(), finished=None, error=""
-        )
-        == 1
+    """Marks a queued transcript as running; True for the one worker that wins."""
+    return _claim(transcript_id) is not None
+
+
+def _still_ours(transcript: Transcript) -> QuerySet[Transcript]:
+    """The row, only while this run owns it: running, and not claimed again since."""
+    return Transcript.objects.filter(
+        pk=transcript.pk, status=Status.RUNNING, started=transcript.started
     )
 
 
@@ -52,19 +70,23 @@ def run_transcript(transcript_id: Any, progress: ProgressCallback | None = None)
 
     ``progress`` also receives the pipeline's progress (e.g. a command's progress bar).
     """
-    if not claim(transcript_id):
+    started = _claim(transcript_id)
+    if started is None:
         status = Transcript.objects.filter(pk=transcript_id).values_list("status", flat=True)
         return str(status.first() or "missing")
-    transcript = Transcript.objects.get(pk=transcript_id)
+    transcript = Transcript.objects.filter(pk=transcript_id).first()
+    if transcript is None:
+        return "missing"  # deleted between the claim and now
+    transcript.started = started
     transcript_started.send(sender=Transcript, transcript=transcript)
     try:
         result = _transcribe(transcript, progress)
+        _save_result(transcript, result)
     except TranscriptCanceled:
         return Status.CANCELED
     except Exception as exc:
         _fail(transcript, exc)
         return Status.FAILED
-    _save_result(transcript, result)
     transcript_finished.send(sender=Transcript, transcript=transcript)
     return Status.DONE
 
@@ -86,7 +108,7 @@ class _Progress:
         if key == self.last_saved:
             return
         self.last_saved = key
-        updated = Transcript.objects.filter(pk=self.transcript.pk, status=Status.RUNNING).update(
+        updated = _still_ours(self.transcript).update(
             chunks_done=p.chunks_done, chunks_total=p.chunks_total
         )
         if not updated:
@@ -108,28 +130,37 @@ def _transcribe(transcript: Transcript, also: ProgressCallback | None) -> Transc
             "The media file of this transcript is gone (deleted, or its object was removed); "
             "upload it again."
         )
-    conf = get_settings()
     progress = _Progress(transcript, also)
-    with (
-        spooled(media, name=transcript.display_name) as local,
-        get_backend(transcript.backend) as backend,
-    ):
-        if transcript.sha256 and transcript.sha256 != local.sha256:
-            # A different file under the same transcript: stored chunks belong to the old one.
-            transcript.chunks.all().delete()
-        Transcript.objects.filter(pk=transcript.pk).update(sha256=local.sha256, model=backend.model)
-        transcript.sha256, transcript.model = local.sha256, backend.model
-        return transcribe_media(
-            local.path,
-            backend,
-            transcript.options(),
-            max_chunk_seconds=conf.max_chunk_seconds,
-            concurrency=conf.concurrency,
-            max_media_seconds=conf.max_media_seconds,
-            progress=progress,
-            on_chunk=progress.save_chunk,
-            done_chunks=transcript.stored_chunks(),
-        )
+    try:
+        with (
+            spooled(media, name=transcript.display_name) as local,
+            get_backend(transcript.backend) as backend,
+        ):
+            return _transcribe_local(transcript, local, backend, progress)
+    except StoredFileMissing as exc:  # only spooled() raises it: the storage lost the file
+        raise MissingMedia(f"{exc}; upload it again, then retry this transcript.") from None
+
+
+def _transcribe_local(
+    transcript: Transcript, local: SpooledMedia, backend: SpeechBackend, progress: _Progress
+) -> TranscriptionResult:
+    conf = get_settings()
+    if transcript.sha256 and transcript.sha256 != local.sha256:
+        # A different file under the same transcript: stored chunks belong to the old one.
+        transcript.chunks.all().delete()
+    Transcript.objects.filter(pk=transcript.pk).update(sha256=local.sha256, model=backend.model)
+    transcript.sha256, transcript.model = local.sha256, backend.model
+    return transcribe_media(
+        local.path,
+        backend,
+        transcript.options(),
+        max_chunk_seconds=conf.max_chunk_seconds,
+        concurrency=conf.concurrency,
+        max_media_seconds=conf.max_media_seconds,
+        progress=progress,
+        on_chunk=progress.save_chunk,
+        done_chunks=transcript.stored_chunks(),
+    )
 
 
 def words_by_segment(result: TranscriptionResult) -> list[list[Word]]:
@@ -162,19 +193,26 @@ def _segment_rows(transcript: Transcript, result: TranscriptionResult) -> Sequen
 
 
 def _save_result(transcript: Transcript, result: TranscriptionResult) -> None:
+    """Saves the merged result; TranscriptCanceled when the run was canceled meanwhile."""
+    fields: dict[str, Any] = {
+        "text": result.text,
+        "detected_language": result.language or "",
+        "duration": result.duration,
+        "cost": Decimal(str(result.inference_status.cost)),
+        "runtime_ms": result.inference_status.runtime_ms,
+        "status": Status.DONE,
+        "chunks_done": transcript.chunks_total,
+        "finished": timezone.now(),
+        "error": "",
+    }
     with transaction.atomic():
+        # Conditional, like the claim: a cancel during the last chunk is not overwritten.
+        if not _still_ours(transcript).update(**fields):
+            raise TranscriptCanceled
         transcript.segments.all().delete()
         Segment.objects.bulk_create(_segment_rows(transcript, result), batch_size=500)
-        transcript.text = result.text
-        transcript.detected_language = result.language or ""
-        transcript.duration = result.duration
-        transcript.cost = Decimal(str(result.inference_status.cost))
-        transcript.runtime_ms = result.inference_status.runtime_ms
-        transcript.status = Status.DONE
-        transcript.chunks_done = transcript.chunks_total
-        transcript.finished = timezone.now()
-        transcript.error = ""
-        transcript.save()
+    for name, value in fields.items():
+        setattr(transcript, name, value)
 
 
 def error_message(exc: BaseException) -> str:
@@ -188,9 +226,10 @@ def _fail(transcript: Transcript, exc: BaseException) -> None:
     if not isinstance(exc, MediaError | SpeechError | PipelineError | MissingMedia):
         logger.exception("transcript %s failed unexpectedly", transcript.pk)
     message = error_message(exc)
-    # Only a running transcript fails: one canceled meanwhile stays canceled.
-    Transcript.objects.filter(pk=transcript.pk, status=Status.RUNNING).update(
+    # Only this run's transcript fails: one canceled (or claimed again) meanwhile is left alone.
+    if not _still_ours(transcript).update(
         status=Status.FAILED, error=message, finished=timezone.now()
-    )
+    ):
+        return
     transcript.status, transcript.error = Status.FAILED, message
     transcript_failed.send(sender=Transcript, transcript=transcript, error=message)

@@ -20,6 +20,10 @@ COPY_BLOCK = 1024 * 1024
 _SAFE_SUFFIX_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 
 
+class StoredFileMissing(FileNotFoundError):
+    """The storage has no file under the stored name (deleted behind the database's back)."""
+
+
 @dataclass(frozen=True)
 class SpooledMedia:
     path: Path
@@ -42,7 +46,12 @@ def spooled(file: File[bytes], *, name: str = "") -> Iterator[SpooledMedia]:
     fd, tmp = tempfile.mkstemp(prefix="voxtral-media-", suffix=_suffix(name or file.name or ""))
     try:
         with os.fdopen(fd, "wb") as out:
-            file.open("rb")
+            try:
+                file.open("rb")
+            except FileNotFoundError:
+                raise StoredFileMissing(
+                    f"The stored file {file.name!r} is missing from the storage"
+                ) from None
             try:
                 for block in file.chunks(COPY_BLOCK):
                     digest.update(block)

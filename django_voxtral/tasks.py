@@ -1,4 +1,4 @@
-"""The django.tasks task that runs one transcript, and how transcripts are put on the queue.
+"""The django.tasks tasks that run transcripts, and how transcripts are put on the queue.
 
 Enqueue only on commit, so a worker never looks for a row that is not yet visible to it.
 """
@@ -15,6 +15,13 @@ from .conf import get_settings
 from .models import Transcript
 from .runner import run_transcript
 
+#: Up to this many transcripts get their tasks straight at commit (one INSERT each with a
+#: database queue); more go through enqueue_transcripts, so a request that queues a thousand
+#: rows makes a few queries and the worker enqueues the rest.
+FAN_OUT_ABOVE = 20
+#: Transcript ids per enqueue_transcripts task.
+FAN_OUT_BATCH = 500
+
 
 @task()
 def transcribe_transcript(transcript_id: str) -> str:
@@ -22,11 +29,28 @@ def transcribe_transcript(transcript_id: str) -> str:
     return run_transcript(transcript_id)
 
 
-def _enqueue_now(ids: list[str]) -> None:
+@task()
+def enqueue_transcripts(transcript_ids: list[str]) -> int:
+    """Enqueues one transcribe_transcript per id (run by a worker for big batches)."""
+    _enqueue_each(transcript_ids)
+    return len(transcript_ids)
+
+
+def _enqueue_each(ids: list[str]) -> None:
     conf = get_settings()
     runner = transcribe_transcript.using(backend=conf.task_backend, queue_name=conf.queue_name)
     for transcript_id in ids:
         runner.enqueue(transcript_id)
+
+
+def _enqueue_now(ids: list[str]) -> None:
+    if len(ids) <= FAN_OUT_ABOVE:
+        _enqueue_each(ids)
+        return
+    conf = get_settings()
+    fan_out = enqueue_transcripts.using(backend=conf.task_backend, queue_name=conf.queue_name)
+    for start in range(0, len(ids), FAN_OUT_BATCH):
+        fan_out.enqueue(ids[start : start + FAN_OUT_BATCH])
 
 
 def enqueue(transcripts: Transcript | Iterable[Transcript]) -> None:

@@ -21,6 +21,7 @@ from django.urls import reverse
 from django_voxtral.backends import dummy
 from django_voxtral.models import Transcript, TranscriptChunk
 from tests.test_admin_transcripts import make, tone_wav
+from tests.testapp.queue import dummy_queue
 
 pytestmark = pytest.mark.django_db
 
@@ -36,12 +37,7 @@ def fast_passwords(settings: Any) -> None:
 @pytest.fixture
 def queued(settings: Any) -> Iterator[Callable[[], list[str]]]:
     """The ids of the transcripts put on the task queue (which does not run them)."""
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
-    from django.tasks import task_backends
-
-    backend: Any = task_backends["default"]
-    backend.results.clear()
-    yield lambda: [str(result.args[0]) for result in backend.results]
+    yield from dummy_queue(settings)
 
 
 def act(

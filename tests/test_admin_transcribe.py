@@ -23,6 +23,7 @@ from django_voxtral.admin import make_transcribe_action
 from django_voxtral.admin_mixins import Estimate, format_money, plan_transcription, resolve_hook
 from django_voxtral.models import Transcript
 from tests.testapp.models import Clip
+from tests.testapp.queue import dummy_queue
 
 # A second admin site whose Clip admin uses the plain function instead of the mixin.
 function_site = admin.AdminSite(name="function_admin")
@@ -69,12 +70,8 @@ def registered(priced: None) -> Iterator[hooks.Hook]:
 
 @pytest.fixture
 def queued(settings: Any) -> Iterator[Callable[[], list[str]]]:
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
-    from django.tasks import task_backends
-
-    backend: Any = task_backends["default"]
-    backend.results.clear()
-    yield lambda: [str(result.args[0]) for result in backend.results]
+    """The ids of the transcripts put on the task queue (which does not run them)."""
+    yield from dummy_queue(settings)
 
 
 def clips(count: int, prefix: str = "clip", with_file: bool = True, **fields: Any) -> list[Clip]:

@@ -279,3 +279,33 @@ def test_add_form_refuses_bad_options(admin_client: Client) -> None:
     assert "This field is required" in html  # no media
     assert "Select a valid choice" in html  # language xx
     assert not Transcript.objects.exists()
+
+
+def test_changelist_queries_do_not_grow_with_rows(
+    admin_client: Client, django_user_model: Any, django_assert_max_num_queries: Any
+) -> None:
+    """Owners and linked objects of 60 rows: as many queries as for 1 (no query per row)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from tests.testapp.models import Clip
+
+    clip_type = ContentType.objects.get_for_model(Clip)
+    Transcript.objects.bulk_create(
+        Transcript(
+            owner=django_user_model.objects.create_user(f"owner{i}"),
+            media_name=f"file{i}.wav",
+            content_type=clip_type,
+            object_id=str(i),
+            source_field="file",
+            status=Transcript.Status.DONE,
+            text="words " * 50,
+        )
+        for i in range(60)
+    )
+    admin_client.get(reverse(CHANGELIST))  # warms the per-process caches (content types)
+    with django_assert_max_num_queries(12) as captured:
+        response = admin_client.get(reverse(CHANGELIST), {"status__exact": "done"})
+    assert response.status_code == 200
+    assert len(names_listed(response.content.decode())) == 60
+    listed = [q["sql"] for q in captured.captured_queries if "voxtral_transcript" in q["sql"]]
+    assert listed, "the list was read from the database"

@@ -368,6 +368,21 @@ def test_list_paginates_filters_and_searches(api: APIClient, alice: Any) -> None
     assert both["count"] == 0
 
 
+def test_list_queries_do_not_grow_with_rows(
+    api: APIClient, alice: Any, django_assert_max_num_queries: Any
+) -> None:
+    Transcript.objects.bulk_create(
+        Transcript(owner=alice, media_name=f"f{i}.wav", status="done", text="words " * 50)
+        for i in range(120)
+    )
+    with django_assert_max_num_queries(4):  # token, count, page (no query per row)
+        page = api.get("/api/transcripts/", {"page_size": 100}).json()
+    assert len(page["results"]) == 100 and page["count"] == 120
+    with django_assert_max_num_queries(5):  # the detail: token, row, its segments
+        detail = api.get(page["results"][0]["url"])
+    assert detail.status_code == 200
+
+
 def test_bad_filter_values_are_400(api: APIClient) -> None:
     response = api.get("/api/transcripts/", {"status": "finished"})
     assert response.status_code == 400 and response.json()["field"] == "status"

@@ -77,3 +77,17 @@ def test_settings_reload_when_changed(settings: Any) -> None:
     settings.VOXTRAL = {"CONCURRENCY": 5}
     assert get_settings().concurrency == 5
     assert get_settings().max_chunk_seconds == 30
+
+
+def test_upload_hook_with_an_unknown_backend() -> None:
+    from django_voxtral import hooks
+    from tests.testapp.models import Clip
+
+    hooks.register(Clip, "file", backend="fast")
+    try:
+        messages = checks.check_hooks()
+    finally:
+        hooks.unregister(Clip)
+    assert ids(messages) == ["django_voxtral.E006"]
+    assert "testapp.Clip.file" in messages[0].msg and "'fast'" in messages[0].msg
+    assert checks.check_hooks() == []

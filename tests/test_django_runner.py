@@ -14,6 +14,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.db import connection
 
+from django_voxtral import runner
 from django_voxtral.backends import dummy
 from django_voxtral.backends.errors import ServiceUnavailable
 from django_voxtral.models import Transcript, TranscriptChunk
@@ -234,3 +235,125 @@ def test_stored_chunks_round_trip(long_pause_audio: Path, outbox: Any) -> None:
     rows = TranscriptChunk.objects.filter(transcript=transcript).order_by("index")
     assert [c.index for c in stored] == [r.index for r in rows]
     assert stored[0].result.to_contract() == rows[0].result
+
+
+# --- the media gone, the run overtaken, the file changed ----------------------------------
+
+
+def test_media_deleted_from_storage_fails_with_a_message(
+    long_pause_audio: Path, outbox: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    transcript = make_transcript(long_pause_audio)
+    transcript.media.storage.delete(transcript.media.name)
+
+    assert run_transcript(transcript.pk) == "failed"
+
+    transcript.refresh_from_db()
+    assert "missing from the storage" in transcript.error
+    assert "upload it again" in transcript.error
+    assert "Unexpected" not in transcript.error
+    assert outbox == []
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], "not logged as a bug"
+
+
+def test_hooked_instance_deleted_before_the_worker_runs(
+    long_pause_audio: Path, outbox: Any
+) -> None:
+    from django.contrib.contenttypes.models import ContentType
+
+    from tests.testapp.models import Clip
+
+    clip = Clip.objects.create(title="soon gone")
+    clip.file.save("gone.wav", ContentFile(long_pause_audio.read_bytes()))
+    transcript = Transcript.objects.create(
+        content_type=ContentType.objects.get_for_model(Clip),
+        object_id=str(clip.pk),
+        source_field="file",
+        media_name=clip.file.name,
+    )
+    clip.delete()
+
+    assert run_transcript(transcript.pk) == "failed"
+
+    transcript.refresh_from_db()
+    assert "object was removed" in transcript.error and "upload it again" in transcript.error
+    assert outbox == []
+
+
+def test_a_cancel_during_the_last_chunk_is_not_overwritten(
+    long_pause_audio: Path, outbox: Any, signals: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transcript = make_transcript(long_pause_audio)
+    real = runner.transcribe_media
+
+    def canceled_at_the_end(*args: Any, **kwargs: Any) -> Any:
+        result = real(*args, **kwargs)
+        Transcript.objects.filter(pk=transcript.pk).update(status=Transcript.Status.CANCELED)
+        return result
+
+    monkeypatch.setattr(runner, "transcribe_media", canceled_at_the_end)
+
+    assert run_transcript(transcript.pk) == "canceled"
+
+    transcript.refresh_from_db()
+    assert transcript.status == Transcript.Status.CANCELED
+    assert not transcript.segments.exists() and transcript.text == ""
+    assert transcript.chunks.count() == len(outbox) >= 2, "the chunks stay for a retry"
+    assert signals.events == [("started", "running")]
+
+
+def test_an_older_run_stops_once_the_transcript_is_claimed_again(
+    long_pause_audio: Path, outbox: Any
+) -> None:
+    """Cancel, then retry while the first worker is still busy: only the second run goes on."""
+    transcript = make_transcript(long_pause_audio)
+    claims: list[bool] = []
+
+    def cancel_and_retry(sender: Any, transcript: Transcript, **kwargs: Any) -> None:
+        Transcript.objects.filter(pk=transcript.pk).update(status=Transcript.Status.CANCELED)
+        Transcript.objects.filter(pk=transcript.pk).update(status=Transcript.Status.QUEUED)
+        claims.append(claim(transcript.pk))  # a second worker takes it
+
+    transcript_started.connect(cancel_and_retry, weak=False)
+    try:
+        assert run_transcript(transcript.pk) == "canceled"
+    finally:
+        transcript_started.disconnect(cancel_and_retry)
+
+    assert claims == [True]
+    transcript.refresh_from_db()
+    assert transcript.status == Transcript.Status.RUNNING, "left to the second run"
+    assert outbox == [], "the first run sent nothing once overtaken"
+
+
+def test_a_retry_after_the_file_changed_sends_every_chunk_again(
+    long_pause_audio: Path, outbox: Any
+) -> None:
+    from django.contrib.contenttypes.models import ContentType
+
+    from tests.testapp.models import Clip
+
+    clip = Clip.objects.create(title="edited")
+    clip.file.save("take1.wav", ContentFile(long_pause_audio.read_bytes()))
+    transcript = Transcript.objects.create(
+        content_type=ContentType.objects.get_for_model(Clip),
+        object_id=str(clip.pk),
+        source_field="file",
+        media_name=clip.file.name,
+    )
+    assert run_transcript(transcript.pk) == "done"
+    first_sha = Transcript.objects.get(pk=transcript.pk).sha256
+    total = transcript.chunks.count()
+    # The worker died after chunk 0 ... and meanwhile the object got another file.
+    transcript.chunks.exclude(index=0).delete()
+    changed = bytearray(long_pause_audio.read_bytes())
+    changed[-2:] = b"\x01\x01"  # one sample differs: another file to the hash
+    clip.file.save("take2.wav", ContentFile(bytes(changed)))
+    Transcript.objects.filter(pk=transcript.pk).update(status=Transcript.Status.QUEUED)
+    outbox.clear()
+
+    assert run_transcript(transcript.pk) == "done"
+
+    transcript.refresh_from_db()
+    assert transcript.sha256 != first_sha
+    assert len(outbox) == total, "the stored chunk 0 belonged to the old file"

@@ -86,3 +86,30 @@ def test_rq_worker_on_redis_runs_a_transcript(long_pause_audio: Path, settings: 
     assert transcript.status == Transcript.Status.DONE, transcript.error
     assert transcript.segments.exists()
     assert len(dummy.outbox) == transcript.chunks.count() >= 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_transcripts_are_queued_in_a_few_queries_and_all_run(
+    settings: Any, django_assert_max_num_queries: Any
+) -> None:
+    """A big batch is one task row at commit; db_worker fans it out and runs every transcript."""
+    from django_tasks_db.models import DBTaskResult
+
+    from django_voxtral.tasks import FAN_OUT_ABOVE
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    count = FAN_OUT_ABOVE * 2 + 1
+    # No media: each run fails at once with its message, which is enough to see it ran.
+    with django_assert_max_num_queries(6), transaction.atomic():
+        rows = Transcript.objects.bulk_create(
+            Transcript(media_name=f"gone-{i}.wav") for i in range(count)
+        )
+        enqueue(rows)
+    assert DBTaskResult.objects.count() == 1
+
+    call_command("db_worker", batch=True, interval=0.1, startup_delay=False)
+
+    assert DBTaskResult.objects.count() == count + 1
+    statuses = list(Transcript.objects.values_list("status", "error"))
+    assert len(statuses) == count
+    assert all(s == Transcript.Status.FAILED and "upload it again" in e for s, e in statuses)

@@ -38,9 +38,14 @@ class TokenOrBearerAuthentication(TokenAuthentication):
         try:
             key = auth[1].decode("ascii")
         except UnicodeError:
+            key = ""
+        if not key.isprintable():
+            # Control characters (NUL above all) would reach the database query: PostgreSQL
+            # refuses NUL in a string, which would be a 500 instead of a 401.
             raise exceptions.AuthenticationFailed(
-                "Invalid Authorization header: the token has characters a token never has."
-            ) from None
+                "Invalid Authorization header: the token has characters a token never has; "
+                "send the token exactly as manage.py drf_create_token printed it."
+            )
         return self.authenticate_credentials(key)
 
     def authenticate_header(self, request: Request) -> str:

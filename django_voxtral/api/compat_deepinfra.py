@@ -29,7 +29,14 @@ from .serializers import (
     DeepInfraResponseSerializer,
     ErrorSerializer,
 )
-from .uploads import check_backend, create_transcript, probe_upload, uploaded_file, wait_for
+from .uploads import (
+    check_backend,
+    check_text_fields,
+    create_transcript,
+    probe_upload,
+    uploaded_file,
+    wait_for,
+)
 
 
 def pending_body(transcript: Transcript) -> dict[str, Any]:
@@ -73,6 +80,7 @@ class DeepInfraInferenceView(VoxtralAPIView):
     )
     def post(self, request: Request, model: str) -> Response:
         data: Any = request.data
+        check_text_fields(data)
         file = uploaded_file(request.FILES, "audio")
         options = TranscriptionOptions.from_form(
             {k: data[k] for k in data if k not in ("audio", "webhook")}

@@ -30,7 +30,14 @@ from .serializers import (
     OpenAIRequestForm,
     OpenAIVerboseSerializer,
 )
-from .uploads import check_backend, create_transcript, probe_upload, uploaded_file, wait_for
+from .uploads import (
+    check_backend,
+    check_text_fields,
+    create_transcript,
+    probe_upload,
+    uploaded_file,
+    wait_for,
+)
 
 RESPONSE_FORMATS = ("json", "text", "srt", "verbose_json", "vtt")
 GRANULARITIES = ("segment", "word")
@@ -150,6 +157,7 @@ class OpenAIAudioView(VoxtralAPIView):
 
     def handle(self, request: Request) -> Response | HttpResponse:
         data: Any = request.data
+        check_text_fields(data)
         unknown = sorted(set(data) - KNOWN_FIELDS)
         if unknown:
             raise InvalidField(

@@ -25,7 +25,7 @@ from ..backends.options import TranscriptionOptions
 from ..conf import get_backend, get_settings
 from ..models import Transcript
 from ..tasks import enqueue
-from .errors import MissingFile, UploadTooLarge
+from .errors import InvalidField, MissingFile, UploadTooLarge
 
 
 def max_upload_size() -> int:
@@ -104,6 +104,20 @@ def check_content_length(request: HttpRequest) -> None:
         return
     if length > max_upload_size() + form_overhead():
         raise too_large(length)
+
+
+def check_text_fields(data: Any) -> None:
+    """A 400 naming the field when a form value holds a NUL character.
+
+    PostgreSQL cannot store one in a text column: without this check it is a 500 at the save.
+    """
+    for name in data:
+        values = data.getlist(name) if hasattr(data, "getlist") else [data[name]]
+        if any(isinstance(value, str) and "\x00" in value for value in values):
+            raise InvalidField(
+                f"{name}: the value holds a NUL character (\\x00); send it as plain text.",
+                field=name,
+            )
 
 
 def uploaded_file(files: Any, field: str) -> UploadedFile[Any]:

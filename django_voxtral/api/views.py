@@ -39,7 +39,13 @@ from .serializers import (
     TranscriptUploadForm,
 )
 from .throttling import UploadRateThrottle
-from .uploads import check_backend, create_transcript, probe_upload, uploaded_file
+from .uploads import (
+    check_backend,
+    check_text_fields,
+    create_transcript,
+    probe_upload,
+    uploaded_file,
+)
 
 
 class TranscriptPagination(PageNumberPagination):
@@ -170,6 +176,7 @@ class TranscriptViewSet(
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data: Any = request.data
+        check_text_fields(data)
         file = uploaded_file(request.FILES, "audio")
         options = TranscriptionOptions.from_form(
             {k: data[k] for k in data if k not in ("audio", "backend", "csrfmiddlewaretoken")}

@@ -1,0 +1,134 @@
+"""The example project: its settings read the environment, and the demo's setup works end to end.
+
+Runs example_project/manage.py in subprocesses (its own settings) on a temporary SQLite file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "example_project"
+
+SHOW_SETTINGS = """
+import json
+from django.conf import settings
+print(json.dumps({
+    "engine": settings.DATABASES["default"]["ENGINE"],
+    "name": str(settings.DATABASES["default"]["NAME"]),
+    "media_root": str(settings.MEDIA_ROOT),
+    "backend": settings.VOXTRAL["BACKENDS"]["default"]["BACKEND"],
+    "tasks": settings.TASKS["default"]["BACKEND"],
+}))
+"""
+
+# Thirty videos in the changelist: the latest-transcript column must not query once per row.
+COUNT_CHANGELIST_QUERIES = """
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from videos.models import Video
+Video.objects.bulk_create(Video(title=f"v{i}", file=f"videos/v{i}.wav") for i in range(30))
+client = Client(HTTP_HOST="localhost")
+client.force_login(get_user_model().objects.get(username="demo"))
+client.get("/admin/videos/video/")
+with CaptureQueriesContext(connection) as queries:
+    page = client.get("/admin/videos/video/")
+print(page.status_code, len(queries), page.content.decode().count("/admin/django_voxtral/"))
+"""
+
+
+def manage(*args: str, env: dict[str, str]) -> str:
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=EXAMPLE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "MEDIA_ROOT", "DEEPINFRA_TOKEN", "DJANGO_SETTINGS_MODULE"}
+    }
+    return {**env, **extra}
+
+
+def test_settings_read_database_url_media_root_and_token(tmp_path: Path) -> None:
+    default = json.loads(manage("shell", "--no-imports", "-c", SHOW_SETTINGS, env=clean_env()))
+    assert default["engine"].endswith("sqlite3")
+    assert default["name"] == str(EXAMPLE / "db.sqlite3")
+    assert default["media_root"] == str(EXAMPLE / "media")
+    assert default["backend"].endswith("LocalBackend"), "no token: the offline engine"
+    assert default["tasks"] == "django_tasks_db.DatabaseBackend"
+
+    given = json.loads(
+        manage(
+            "shell",
+            "--no-imports",
+            "-c",
+            SHOW_SETTINGS,
+            env=clean_env(
+                DATABASE_URL=f"sqlite:///{tmp_path / 'other.sqlite3'}",
+                MEDIA_ROOT=str(tmp_path / "media"),
+                DEEPINFRA_TOKEN="not-a-real-token",
+            ),
+        )
+    )
+    assert given["name"] == str(tmp_path / "other.sqlite3")
+    assert given["media_root"] == str(tmp_path / "media")
+    assert given["backend"].endswith("DeepInfraBackend"), "a token: Voxtral on DeepInfra"
+
+
+def test_demo_setup_then_db_worker_transcribes_the_sample(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.wav"
+    t = np.arange(16000) / 16000
+    soundfile.write(str(sample), (0.2 * np.sin(2 * np.pi * 300 * t)).astype(np.float32), 16000)
+    env = clean_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}", MEDIA_ROOT=str(tmp_path / "media")
+    )
+    manage("migrate", "--noinput", env=env)
+
+    creds = dict(part.split("=", 1) for part in manage("demo_setup", str(sample), env=env).split())
+    assert creds["user"] == "demo" and creds["password"] and len(creds["token"]) == 40
+    assert (tmp_path / "media" / "videos" / "sample.wav").exists()
+    again = dict(part.split("=", 1) for part in manage("demo_setup", str(sample), env=env).split())
+    assert again == creds, "idempotent"
+
+    manage("db_worker", "--batch", "--interval", "0.1", "--no-startup-delay", env=env)
+    status = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from videos.models import Video; "
+        "print(*[t.status for t in Video.objects.get().transcripts], Video.objects.count())",
+        env=env,
+    ).split()
+    assert status == ["done", "1"], "one transcript, made by the upload hook, run by db_worker"
+
+    code, queries, links = manage(
+        "shell", "--no-imports", "-c", COUNT_CHANGELIST_QUERIES, env=env
+    ).split()
+    assert code == "200" and int(links) >= 1
+    assert int(queries) <= 12, f"{queries} queries for 31 rows"
+
+
+@pytest.fixture(autouse=True)
+def _needs_the_example_extra() -> None:
+    pytest.importorskip("django_tasks_db")
+    pytest.importorskip("dj_database_url")

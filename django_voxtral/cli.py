@@ -143,11 +143,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _transcribe(args)
     except (MediaError, SpeechError, PipelineError, ValueError, OSError) as exc:
-        print(f"voxtral: error: {exc}", file=sys.stderr)
+        _fail(str(exc))
         return 1
     except KeyboardInterrupt:
         print("voxtral: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug of ours is still one line, with its type
+        _fail(f"unexpected {type(exc).__name__}: {exc} (please report this)")
+        return 1
+
+
+def _fail(message: str) -> None:
+    # Messages quoting ffmpeg or a service may hold newlines; the user gets one line.
+    print(f"voxtral: error: {' '.join(message.split())}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -5,9 +5,10 @@ Never import Django here, and never keep state between calls: the Django task pe
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -145,13 +146,20 @@ def transcribe_media(
             )
 
         step()
-        for piece in _send_concurrently(pending, backend, options, concurrency):
-            results.append(piece)
-            if on_chunk is not None:
-                on_chunk(piece)
-            step()
+        # closing(): when on_chunk raises, the pool stops and waits for its requests now,
+        # before the chunk files they read are removed, not whenever the generator is collected.
+        with contextlib.closing(
+            _send_concurrently(pending, backend, options, concurrency)
+        ) as arriving:
+            for piece in arriving:
+                results.append(piece)
+                if on_chunk is not None:
+                    on_chunk(piece)
+                step()
 
-    merged = merge_chunk_results(results, duration=info.duration)
+    # A WebM recorded in a browser states no duration: the decoder's count is the real one.
+    duration = info.duration if info.duration > 0 else chunks.decoded_seconds
+    merged = merge_chunk_results(results, duration=duration)
     if merged.language is None and options.language and options.task == "transcribe":
         merged = replace(merged, language=options.language)
     report(PipelineProgress("done", 1.0, chunks_done=len(chunks), chunks_total=len(chunks)))
@@ -160,7 +168,7 @@ def transcribe_media(
 
 def _send_concurrently(
     chunks: list[Chunk], backend: SpeechBackend, options: TranscriptionOptions, concurrency: int
-) -> Iterable[ChunkResult]:
+) -> Generator[ChunkResult]:
     """Yields each chunk's result as it arrives, at most ``concurrency`` requests at once.
 
     On the first failure no new chunk is started; chunks already in flight are still

@@ -18,7 +18,7 @@ from .plan import DEFAULT_SETTINGS, SplitSettings
 from .probe import probe
 from .settings import CHUNK_FORMATS, DEFAULT_MAX_MEDIA_SECONDS, SAMPLE_RATE
 from .split import split
-from .types import AudioStream, Chunk, MediaInfo
+from .types import AudioStream, Chunk, Chunks, MediaInfo
 
 __all__ = [
     "CHUNK_FORMATS",
@@ -27,6 +27,7 @@ __all__ = [
     "SAMPLE_RATE",
     "AudioStream",
     "Chunk",
+    "Chunks",
     "FFmpegFailed",
     "FFmpegNotFound",
     "FFmpegTimeout",

@@ -31,7 +31,7 @@ from .plan import (
 )
 from .probe import probe
 from .runner import FFmpegProcess
-from .types import Chunk
+from .types import Chunk, Chunks
 
 Progress = Callable[[float], None]
 
@@ -92,10 +92,11 @@ def split(
     progress: Progress | None = None,
     max_media_seconds: float | None = None,
     timeout: float | None = None,
-) -> list[Chunk]:
+) -> Chunks:
     """Write the speech of path's first audio track as chunk files in workdir, cut at silences.
 
     Chunk times are in the source's timeline; long silences between chunks are not written.
+    The list returned also tells how long the decoded audio was (``decoded_seconds``).
     """
     if fmt not in _FORMATS:
         raise ValueError(f"chunk format {fmt!r} is not one of {', '.join(_FORMATS)}")
@@ -127,7 +128,7 @@ def split(
         raise
     if progress is not None:
         progress(1.0)
-    return writer.chunks
+    return Chunks(writer.chunks, decoded_seconds=writer.decoded_samples / writer.sample_rate)
 
 
 class _ChunkWriter:
@@ -136,6 +137,7 @@ class _ChunkWriter:
         self.fmt = fmt
         self.sample_rate = sample_rate
         self.chunks: list[Chunk] = []
+        self.decoded_samples = 0
         self._paths: list[Path] = []
 
     def write(self, samples: Int16Array, start_sample: int) -> None:
@@ -307,6 +309,7 @@ def _decode_and_cut(
                         reported = fraction
                         progress(fraction)
             returncode = process.wait()
+            writer.decoded_samples = decoded
         finally:
             if process.proc.poll() is None:
                 process.kill()

@@ -5,6 +5,7 @@ Only data and small derived properties here; never run a process or touch a file
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,3 +53,15 @@ class Chunk:
 
     def to_dict(self) -> dict[str, Any]:
         return {"index": self.index, "start": self.start, "end": self.end, "path": str(self.path)}
+
+
+class Chunks(list[Chunk]):
+    """What split() returns: the chunks, and how many seconds of audio the decoder gave.
+
+    ``decoded_seconds`` is the real length where the container states none (a WebM recorded
+    in a browser), so callers need not trust a duration of 0 from probe().
+    """
+
+    def __init__(self, chunks: Iterable[Chunk] = (), *, decoded_seconds: float = 0.0) -> None:
+        super().__init__(chunks)
+        self.decoded_seconds = decoded_seconds

@@ -137,6 +137,22 @@ def encode_audio(wav: Path, out: Path) -> Path:
     return out
 
 
+def encode_streamed_webm(wav: Path, out: Path) -> Path:
+    """The wav as Opus in a WebM written to a pipe, as a browser's MediaRecorder makes it:
+    the container states no duration at all."""
+    args = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(wav)]
+    args += ["-c:a", "libopus", "-b:a", "32k", "-f", "webm", "pipe:1"]
+    with out.open("wb") as sink:
+        subprocess.run(
+            args,
+            check=True,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.PIPE,
+        )
+    return out
+
+
 def encode_video(wav: Path | None, out: Path, *, seconds: float | None = None) -> Path:
     """A test-pattern video with the wav as its audio; .mp4 is H.264/AAC, .mkv and .webm too.
 

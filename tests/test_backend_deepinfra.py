@@ -303,6 +303,30 @@ def test_unknown_path_is_a_service_error_naming_base_url(
     assert "base_url" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"text": "hi", "segments": [{"id": 0, "text": "no times"}]},
+        {"text": "hi", "words": [{"start": "soon", "end": 1.0, "text": "hi"}]},
+        {"text": "hi", "segments": "not a list of segments"},
+        {"text": "hi", "inference_status": {"status": "succeeded", "cost": ["free"]}},
+    ],
+)
+def test_an_answer_of_the_wrong_shape_is_a_service_error(
+    standin: StandIn,
+    standin_token: str,
+    tones_audio: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    answer: dict[str, object],
+) -> None:
+    monkeypatch.setattr(standin, "native", lambda *_args: (200, answer))
+    with make(standin, standin_token) as backend, pytest.raises(ServiceError) as caught:
+        backend.transcribe(tones_audio["flac"], TranscriptionOptions())
+    assert "unexpected shape" in str(caught.value)
+    assert caught.value.status_code == 200
+    assert len(standin.requests) == 1, "a 200 is not retried, whatever its shape"
+
+
 def test_token_never_shows_in_reprs_errors_or_logs(
     standin: StandIn,
     standin_token: str,

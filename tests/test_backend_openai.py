@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 
 from django_voxtral.backends import load_backend
-from django_voxtral.backends.errors import AuthenticationFailed, BackendNotConfigured, BadAudio
+from django_voxtral.backends.errors import (
+    AuthenticationFailed,
+    BackendNotConfigured,
+    BadAudio,
+    ServiceError,
+)
 from django_voxtral.backends.openai import OpenAIBackend, language_code
 from django_voxtral.backends.options import TranscriptionOptions
 from tests.standin import StandIn
@@ -221,3 +226,17 @@ def test_price_per_minute_estimates_cost(
 )
 def test_language_names_become_codes(given: str, code: str | None) -> None:
     assert language_code(given) == code
+
+
+def test_a_verbose_json_of_the_wrong_shape_is_a_service_error(
+    standin: StandIn,
+    standin_token: str,
+    tones_audio: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    answer = {"text": "hi", "segments": [{"id": 0, "start": 0.0, "text": "no end"}]}
+    monkeypatch.setattr(standin, "openai", lambda *_args: (200, answer))
+    with make(standin, standin_token) as backend, pytest.raises(ServiceError) as caught:
+        backend.transcribe(tones_audio["flac"], TranscriptionOptions())
+    assert "unexpected shape" in str(caught.value)
+    assert "KeyError" in str(caught.value)

@@ -194,8 +194,11 @@ def test_late_audio_keeps_the_source_timeline(
 
 
 def test_silence_gives_no_chunks(silence_audio: Path, tmp_path: Path) -> None:
-    assert split(silence_audio, tmp_path) == []
+    chunks = split(silence_audio, tmp_path)
+    assert chunks == []
     assert list(tmp_path.iterdir()) == []
+    # Nothing is sent, yet the length decoded is known (for media whose header states none).
+    assert chunks.decoded_seconds == pytest.approx(10.0, abs=0.02)
 
 
 def test_odd_file_names(odd_named_media: list[Path], tmp_path: Path) -> None:

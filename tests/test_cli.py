@@ -5,6 +5,7 @@ Runs the real console script in a subprocess where the exit code and stderr matt
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -14,7 +15,9 @@ import pysrt
 import pytest
 import webvtt
 
-from django_voxtral.cli import main
+from django_voxtral import cli
+from django_voxtral.cli import ProgressBar, main
+from django_voxtral.pipeline import PipelineProgress
 from tests.standin import StandIn
 
 VOXTRAL = [sys.executable, "-m", "django_voxtral.cli"]
@@ -107,3 +110,49 @@ def test_bad_arguments_exit_2() -> None:
     done = run("transcribe", "x.mp4", "-f", "docx")
     assert done.returncode == 2
     assert "invalid choice" in done.stderr
+
+
+def test_options_reach_the_backend(long_pause_audio: Path, tmp_path: Path) -> None:
+    from django_voxtral.backends import dummy
+
+    dummy.clear_outbox()
+    out = tmp_path / "out.txt"
+    args = ["transcribe", str(long_pause_audio), "--backend", "dummy", "-o", str(out)]
+    args += ["--prompt", "Zebras, wizards", "--language", "en", "--chunk-seconds", "5"]
+    assert main(args) == 0
+    assert dummy.outbox, "the dummy backend was asked"
+    assert {c.options.initial_prompt for c in dummy.outbox} == {"Zebras, wizards"}
+    assert {c.options.language for c in dummy.outbox} == {"en"}
+    assert max(c.duration for c in dummy.outbox) <= 5.0
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_only_on_a_terminal() -> None:
+    shown, hidden = Terminal(), io.StringIO()
+    for stream in (shown, hidden):
+        bar = ProgressBar(stream)
+        bar(PipelineProgress("splitting", 0.1))
+        bar(PipelineProgress("transcribing", 0.6, chunks_done=2, chunks_total=4))
+        bar.finish()
+    assert hidden.getvalue() == ""
+    frames = shown.getvalue().split("\r")
+    assert "splitting" in frames[1]
+    assert "60%" in frames[2] and "2/4 chunks" in frames[2]
+    assert shown.getvalue().endswith("\n")
+
+
+def test_an_unexpected_error_is_still_one_line(
+    long_pause_audio: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("first line\nsecond line")
+
+    monkeypatch.setattr(cli, "transcribe_media", broken)
+    assert main(["transcribe", str(long_pause_audio), "--backend", "dummy"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("voxtral: error: unexpected RuntimeError: first line second line")

@@ -5,9 +5,11 @@ Uses the dummy backend (in memory) and the offline engine; HTTP backends are in 
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import ffmpeg_bridge
@@ -185,3 +187,69 @@ def test_video_with_speech_through_the_offline_engine(plain_speech_video: Path) 
     assert result.words[-1].end <= result.duration + 0.05
     assert any(w.start > 5.0 for w in result.words)
     assert not any(2.9 < w.start < 5.0 for w in result.words), "no word inside the pause"
+
+
+@pytest.fixture
+def chunk_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The pipeline's temporary directories go here, so a test can see none is left behind."""
+    root = tmp_path / "tmp"
+    root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(root))
+    return root
+
+
+def test_chunk_files_are_removed_after_success_and_failure(
+    long_pause_audio: Path, chunk_dirs: Path
+) -> None:
+    transcribe_media(long_pause_audio, DummyBackend())
+    assert len(dummy.outbox) == 3
+    assert list(chunk_dirs.iterdir()) == []
+    with pytest.raises(ChunkFailed):
+        transcribe_media(long_pause_audio, DummyBackend(error=ServiceUnavailable("down")))
+    assert list(chunk_dirs.iterdir()) == []
+
+
+def test_an_on_chunk_that_raises_stops_the_job_at_once(
+    long_pause_audio: Path, chunk_dirs: Path
+) -> None:
+    class Full(Exception):
+        pass
+
+    def store(piece: ChunkResult) -> None:
+        raise Full(piece.index)
+
+    with pytest.raises(Full):
+        transcribe_media(long_pause_audio, DummyBackend(), concurrency=1, on_chunk=store)
+    assert len(dummy.outbox) == 1, "no chunk is sent after the caller failed to store one"
+    assert list(chunk_dirs.iterdir()) == []
+
+
+def test_media_without_a_stated_duration_gets_the_decoded_one(
+    long_pause_audio: Path, long_pause_layout: media.Layout, tmp_path: Path
+) -> None:
+    webm = media.encode_streamed_webm(long_pause_audio, tmp_path / "recorded.webm")
+    assert ffmpeg_bridge.probe(webm).duration == 0.0
+    result = transcribe_media(webm, DummyBackend())
+    assert result.duration == pytest.approx(long_pause_layout.duration, abs=0.05)
+    assert result.input_length_ms == round(result.duration * 1000)
+    assert result.segments[-1].end <= result.duration
+
+
+@pytest.mark.parametrize("seconds", [0.0, 0.05])
+def test_empty_and_tiny_media_give_an_empty_transcript(tmp_path: Path, seconds: float) -> None:
+    wav = media.write_wav(np.zeros(round(seconds * media.RATE), np.float32), tmp_path / "e.wav")
+    result = transcribe_media(wav, DummyBackend())
+    assert (result.text, result.segments, result.words) == ("", (), ())
+    assert result.duration == pytest.approx(seconds, abs=0.001)
+    assert dummy.outbox == []
+
+
+def test_a_word_under_a_second_long_is_sent(tmp_path: Path) -> None:
+    wav = media.write_wav(media.speak("Yes.", tmp_path), tmp_path / "yes.wav")
+    length = ffmpeg_bridge.probe(wav).duration
+    assert length < 1.0
+    result = transcribe_media(wav, DummyBackend())
+    assert len(dummy.outbox) == 1
+    # The one chunk ends at the file's end, never after it.
+    assert result.segments[0].start == 0.0
+    assert result.segments[0].end == pytest.approx(length, abs=0.002)

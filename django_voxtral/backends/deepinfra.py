@@ -70,7 +70,7 @@ class DeepInfraBackend(HTTPSpeechBackend):
         response = self.http.post(
             self.path, data=form, files=files, headers=headers, secrets=secrets
         )
-        return self._result(self.parse_json(response, secrets))
+        return self.parse_result(response, secrets, self._result)
 
     async def atranscribe(
         self, audio: AudioPath, options: TranscriptionOptions
@@ -81,4 +81,4 @@ class DeepInfraBackend(HTTPSpeechBackend):
         response = await self.http.apost(
             self.path, data=form, files=files, headers=headers, secrets=secrets
         )
-        return self._result(self.parse_json(response, secrets))
+        return self.parse_result(response, secrets, self._result)

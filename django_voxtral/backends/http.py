@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from ..results import TranscriptionResult
 from .base import AudioPath, SpeechBackend
 from .errors import (
     AuthenticationFailed,
@@ -262,12 +263,7 @@ class ServiceClient:
             try:
                 response = client.post(url, data=dict(data), files=files, headers=dict(headers))
             except httpx.TransportError as exc:
-                failure = self._transport_failure(exc, attempts, secrets)
-                delay = attempts.next_delay(None)
-                if delay is None:
-                    raise failure from None
-                self._log_retry(attempts, delay, type(exc).__name__, None)
-                self._sleep(delay)
+                self._sleep(self._after_transport_error(exc, attempts, secrets))
                 continue
             if response.is_success:
                 return response
@@ -293,17 +289,24 @@ class ServiceClient:
                     url, data=dict(data), files=files, headers=dict(headers)
                 )
             except httpx.TransportError as exc:
-                failure = self._transport_failure(exc, attempts, secrets)
-                delay = attempts.next_delay(None)
-                if delay is None:
-                    raise failure from None
-                self._log_retry(attempts, delay, type(exc).__name__, None)
-                await asyncio.sleep(delay)
+                await asyncio.sleep(self._after_transport_error(exc, attempts, secrets))
                 continue
             if response.is_success:
                 return response
             delay = self._after_status(response, attempts, secrets)
             await asyncio.sleep(delay)
+
+    def _after_transport_error(
+        self, exc: httpx.TransportError, attempts: _Attempts, secrets: Sequence[str]
+    ) -> float:
+        """The wait before retrying a dropped or timed-out request; raises when not retrying."""
+        failure = self._transport_failure(exc, attempts, secrets)
+        # A base_url with the wrong scheme stays wrong however often it is tried.
+        delay = None if isinstance(failure, BackendNotConfigured) else attempts.next_delay(None)
+        if delay is None:
+            raise failure from None
+        self._log_retry(attempts, delay, type(exc).__name__, None)
+        return delay
 
     def _after_status(
         self, response: httpx.Response, attempts: _Attempts, secrets: Sequence[str]
@@ -576,6 +579,31 @@ class HTTPSpeechBackend(SpeechBackend):
                 body=redact(response.text, secrets),
             )
         return data
+
+    def parse_result(
+        self,
+        response: httpx.Response,
+        secrets: Sequence[str],
+        build: Callable[[dict[str, Any]], TranscriptionResult],
+    ) -> TranscriptionResult:
+        """The result ``build`` makes of the JSON answer; a ServiceError if its shape is wrong.
+
+        A segment without times or a text that is a list would otherwise escape as a KeyError
+        or TypeError, which no caller expects from a service that answered 200.
+        """
+        data = self.parse_json(response, secrets)
+        try:
+            return build(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            if isinstance(exc, ServiceError):
+                raise
+            raise ServiceError(
+                f"{self.service} answered JSON of an unexpected shape "
+                f"({type(exc).__name__}: {redact(str(exc), secrets)}); "
+                "check that base_url and model point at a speech-to-text service",
+                status_code=response.status_code,
+                body=redact(response.text, secrets),
+            ) from None
 
     def close(self) -> None:
         self.http.close()

@@ -195,7 +195,9 @@ class OpenAIBackend(HTTPSpeechBackend):
                 if self._fallback(exc, options):
                     continue
                 raise
-            return self._result(self.parse_json(response, secrets), audio, options)
+            return self.parse_result(
+                response, secrets, lambda data: self._result(data, audio, options)
+            )
 
     async def atranscribe(
         self, audio: AudioPath, options: TranscriptionOptions
@@ -217,7 +219,9 @@ class OpenAIBackend(HTTPSpeechBackend):
                 if self._fallback(exc, options):
                     continue
                 raise
-            return self._result(self.parse_json(response, secrets), audio, options)
+            return self.parse_result(
+                response, secrets, lambda data: self._result(data, audio, options)
+            )
 
     def _result(
         self, data: dict[str, Any], audio: AudioPath, options: TranscriptionOptions

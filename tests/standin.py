@@ -2,17 +2,6 @@
 
 Never reach the network or pretend to understand speech it did not hear: answers are computed
 from the audio actually received (energy-detected speech regions, or pocketsphinx on request).
-
-Use it as a context manager::
-
-    with StandIn(token="t", latency=1.0) as server:
-        backend = DeepInfraBackend(base_url=server.base_url, token="t")
-        server.inject("429", "503", "drop", retry_after="0")  # consumed one per request
-        ...
-        server.requests       # every request received, token redacted
-        server.max_in_flight  # most requests handled at once
-
-or from a shell: ``python -m tests.standin --port 8765 --latency 1``.
 """
 
 from __future__ import annotations
@@ -180,7 +169,17 @@ def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, list[str]
 
 
 class StandIn:
-    """The stand-in server; see the module docstring. Thread-safe; start() / stop() or ``with``."""
+    """The stand-in server. Thread-safe; start() / stop() or ``with``::
+
+        with StandIn(token="t", latency=1.0) as server:
+            backend = DeepInfraBackend(base_url=server.base_url, token="t")
+            server.inject("429", "503", "drop", retry_after="0")  # consumed one per request
+            ...
+            server.requests       # every request received, token redacted
+            server.max_in_flight  # most requests handled at once
+
+    or from a shell: ``python -m tests.standin --port 8765 --latency 1``.
+    """
 
     def __init__(
         self,

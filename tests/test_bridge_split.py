@@ -238,3 +238,19 @@ def test_many_minutes(many_minutes_video: tuple[Path, media.Layout], tmp_path: P
         assert in_a_gap(a.end, layout)
         assert in_a_gap(b.start, layout)
     assert sum(c.duration for c in chunks) < 0.9 * layout.duration
+
+
+def test_a_caller_that_cancels_from_progress_leaves_no_file(
+    speech_video: Path, tmp_path: Path
+) -> None:
+    class Cancelled(Exception):
+        pass
+
+    def progress(fraction: float) -> None:
+        # Cancelled once a chunk is on disk and before the end: there is something to remove.
+        if fraction < 1.0 and any(tmp_path.iterdir()):
+            raise Cancelled
+
+    with pytest.raises(Cancelled):
+        split(speech_video, tmp_path, max_chunk_seconds=5, progress=progress)
+    assert list(tmp_path.iterdir()) == []

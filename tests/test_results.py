@@ -19,6 +19,9 @@ from django_voxtral.results import (
     merge_chunk_results,
 )
 
+# The contract's own example, checked against shared/contract/speech-api.md there.
+from tests.test_formats import CONTRACT_EXAMPLE as CONTRACT_RESPONSE
+
 
 def chunk(
     index: int,
@@ -180,30 +183,6 @@ def test_shift_keeps_millisecond_times() -> None:
     # 0.1 + 0.2 is 0.30000000000000004 in floats; stored times stay at milliseconds.
     assert shifted.start == 0.3
     assert shifted.end == 0.4
-
-
-CONTRACT_RESPONSE = {
-    "text": "Hello World",
-    "segments": [
-        {"id": 0, "start": 0.0, "end": 1.0, "text": "Hello"},
-        {"id": 1, "start": 4.0, "end": 5.0, "text": "World"},
-    ],
-    "language": "en",
-    "input_length_ms": 5000,
-    "words": [
-        {"start": 0.0, "end": 1.0, "text": "Hello"},
-        {"start": 4.0, "end": 5.0, "text": "World"},
-    ],
-    "duration": 5.0,
-    "request_id": None,
-    "inference_status": {
-        "status": "succeeded",
-        "runtime_ms": 0,
-        "cost": 0.0,
-        "tokens_generated": 0,
-        "tokens_input": 0,
-    },
-}
 
 
 def test_from_contract_then_to_contract_is_the_identity() -> None:

@@ -53,37 +53,50 @@ def main() -> None:
         "skipped, FLAC). Peak memory is the maximum resident size of the Python process and of "
         "ffmpeg, each on its own.",
         "",
-        "| media | baseline | split() | ratio (target <= 1.15) | chunks | Python peak | "
+        "| media | baseline | split() | ratio (target on 60 min: <= 1.15) | chunks | Python peak | "
         "ffmpeg peak (target: flat, <= 100 MB) |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for f in splits:
         peak_ok = max(f.python_peak_mb, f.ffmpeg_peak_mb) <= 100
+        # The speed target is set on the 60-minute file; on shorter ones split()'s fixed cost
+        # (Python start, ffprobe) weighs more, and the row is there for the memory figures.
+        judged = f" ({verdict(f.ratio <= 1.15)})" if f.minutes >= 60 else ""
         lines.append(
             f"| {f.minutes} min | {f.baseline_s:.2f} s | {f.split_s:.2f} s | "
-            f"{f.ratio:.2f} ({verdict(f.ratio <= 1.15)}) | {f.chunks} | "
+            f"{f.ratio:.2f}{judged} | {f.chunks} | "
             f"{f.python_peak_mb:.0f} MB | {f.ffmpeg_peak_mb:.0f} MB ({verdict(peak_ok)}) |"
         )
     longest = splits[-1]
     media_seconds = longest.minutes * 60
     sent_ratio = longest.audio_seconds / media_seconds
-    bytes_per_minute = longest.chunk_bytes / (longest.audio_seconds / 60)
-    byte_ratio = bytes_per_minute / WAV_BYTES_PER_MINUTE
     lines += [
         "",
         "## What is sent",
         "",
         f"On the {longest.minutes}-minute file (speech with pauses of 1, 2.5, 5 and 8 s in "
-        "every minute):",
+        "every minute): audio seconds sent per media second: "
+        f"{sent_ratio:.2f} ({longest.audio_seconds:.0f} s of {media_seconds} s; pauses of "
+        "2 s or more are not sent).",
         "",
-        f"- audio seconds sent per media second: {sent_ratio:.2f} "
-        f"({longest.audio_seconds:.0f} s of {media_seconds} s; pauses of a few seconds or "
-        "more are not sent);",
-        f"- bytes per audio minute: {bytes_per_minute / 1e6:.2f} MB against "
-        f"{WAV_BYTES_PER_MINUTE / 1e6:.2f} MB for 16-bit 16 kHz WAV: {byte_ratio:.2f} "
-        f"(target <= 0.55, {verdict(byte_ratio <= 0.55)}).",
+        "Bytes per audio minute against 16-bit 16 kHz WAV "
+        f"({WAV_BYTES_PER_MINUTE / 1e6:.2f} MB), target <= 0.55, by chunk format:",
         "",
+        "| chunk format | MB per audio minute | ratio to WAV |",
+        "| --- | --- | --- |",
     ]
+    for fmt in ("flac", "mp3"):
+        if fmt == "flac":
+            audio_s, size = longest.audio_seconds, longest.chunk_bytes
+        else:
+            audio_s, size = split_bench.chunk_bytes(longest.minutes, fmt)
+        per_minute = size / (audio_s / 60)
+        ratio = per_minute / WAV_BYTES_PER_MINUTE
+        lines.append(
+            f"| {fmt}{' (default)' if fmt == 'flac' else ''} | {per_minute / 1e6:.2f} | "
+            f"{ratio:.2f} ({verdict(ratio <= 0.55)}) |"
+        )
+    lines.append("")
 
     print("requests: concurrency 1, 8, 16 ...", flush=True)
     runs = [request_bench.measure(long_minutes, c) for c in (1, 8, 16)]

@@ -47,9 +47,9 @@ def baseline_seconds(path: Path) -> float:
         return time.perf_counter() - began
 
 
-def split_run(path: Path) -> dict[str, float]:
+def split_run(path: Path, fmt: str = "flac") -> dict[str, float]:
     out = subprocess.run(
-        [sys.executable, "-m", "bench.split_peak", str(path)],
+        [sys.executable, "-m", "bench.split_peak", str(path), fmt],
         check=True,
         capture_output=True,
         text=True,
@@ -75,3 +75,9 @@ def measure(minutes: int, runs: int = RUNS) -> SplitFigures:
         audio_seconds=splits[0]["audio_seconds"],
         chunk_bytes=int(splits[0]["chunk_bytes"]),
     )
+
+
+def chunk_bytes(minutes: int, fmt: str) -> tuple[float, int]:
+    """Audio seconds and bytes of the chunks split() writes in ``fmt`` (one run: no timing)."""
+    figures = split_run(long_video(minutes), fmt)
+    return figures["audio_seconds"], int(figures["chunk_bytes"])

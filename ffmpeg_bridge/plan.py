@@ -33,6 +33,9 @@ class SplitSettings:
     block_seconds: float = 10.0
     #: A pause at least this long is a place to cut a chunk.
     min_cut_silence: float = 0.2
+    #: A pause this long is as good a place to cut as a longer one; among such pauses the
+    #: latest wins, so chunks are full and the service hears whole phrases with their context.
+    good_pause: float = 0.5
     #: A pause at least this long is not sent: the chunk before it ends, the next starts later.
     long_silence: float = 2.0
     #: Audio kept around speech where a chunk skips a long silence.
@@ -150,11 +153,11 @@ def runs(mask: BoolArray) -> Iterator[tuple[int, int]]:
 def choose_cut(energy_db: FloatArray, speech: BoolArray, lo: int, hi: int, s: SplitSettings) -> int:
     """Where to cut a stretch of speech that must end by `hi` (frame index, relative to arrays).
 
-    The best pause in (lo, hi]: the longest (up to a second), preferably late; the cut is in its
-    middle. With no pause, the quietest moment of the window's second half.
+    The best pause in (lo, hi]: the longest (up to `good_pause`), preferably late; the cut is in
+    its middle. With no pause, the quietest moment of the window's second half.
     """
     min_run = s.frames(s.min_cut_silence)
-    cap = s.frames(1.0)
+    cap = s.frames(s.good_pause)
     width = max(hi - lo, 1)
     best: tuple[float, int] | None = None
     for start, end in runs(~speech[lo + 1 : hi + 1]):

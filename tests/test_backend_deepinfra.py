@@ -411,6 +411,8 @@ def test_request_options_are_validated_naming_the_field() -> None:
         TranscriptionOptions(chunk_length_s=31)
     with pytest.raises(InvalidOption, match="language"):
         TranscriptionOptions(language="english")
+    with pytest.raises(InvalidOption, match=r"initial_prompt.*NUL"):
+        TranscriptionOptions.from_form({"initial_prompt": "names\x00here"})
 
 
 def test_standin_refuses_fields_the_contract_does_not_name(

@@ -52,8 +52,12 @@ class TranscriptionOptions:
                 "a two-letter ISO 639-1 code the service knows (e.g. en, fr, de; "
                 "also haw and yue), or empty to detect the language",
             )
-        if self.initial_prompt is not None and not isinstance(self.initial_prompt, str):
-            raise InvalidOption("initial_prompt", self.initial_prompt, "text")
+        if self.initial_prompt is not None and (
+            not isinstance(self.initial_prompt, str) or "\x00" in self.initial_prompt
+        ):
+            raise InvalidOption(
+                "initial_prompt", self.initial_prompt, "text without NUL characters"
+            )
         if (
             isinstance(self.temperature, bool)
             or not isinstance(self.temperature, int | float)

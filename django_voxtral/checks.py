@@ -12,6 +12,8 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 
+from ffmpeg_bridge import CHUNK_FORMATS
+
 from .backends.errors import SpeechError
 from .conf import get_backend, get_settings
 
@@ -115,8 +117,23 @@ def check_task_backend(**kwargs: Any) -> list[checks.CheckMessage]:
     return []
 
 
+def check_chunk_format(**kwargs: Any) -> list[checks.CheckMessage]:
+    fmt = get_settings().chunk_format
+    if fmt in CHUNK_FORMATS:
+        return []
+    return [
+        checks.Error(
+            f"VOXTRAL['CHUNK_FORMAT'] is {fmt!r}; chunks can be sent as "
+            f"{', '.join(CHUNK_FORMATS)}.",
+            hint="Use flac (lossless, the default) or mp3 (about a quarter of the bytes).",
+            id="django_voxtral.E007",
+        )
+    ]
+
+
 def register() -> None:
     checks.register(check_ffmpeg, TAG)
     checks.register(check_backends, TAG)
     checks.register(check_hooks, TAG)
     checks.register(check_task_backend, TAG)
+    checks.register(check_chunk_format, TAG)

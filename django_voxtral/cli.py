@@ -12,7 +12,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TextIO
 
-from ffmpeg_bridge import MediaError
+from ffmpeg_bridge import CHUNK_FORMATS, MediaError
 
 from .backends import BACKEND_ALIASES, default_backend_name, load_backend
 from .backends.errors import SpeechError
@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument(
         "--concurrency", metavar="N", type=int, default=8, help="requests at once (default 8)"
+    )
+    t.add_argument(
+        "--chunk-format",
+        choices=CHUNK_FORMATS,
+        default="flac",
+        help="how chunks are sent: flac (lossless, default), wav, or mp3 (smallest)",
     )
     return parser
 
@@ -125,6 +131,7 @@ def _transcribe(args: argparse.Namespace) -> int:
                 options,
                 max_chunk_seconds=args.chunk_seconds,
                 concurrency=args.concurrency,
+                chunk_format=args.chunk_format,
                 progress=bar,
             )
         finally:

@@ -21,6 +21,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CHUNK_SECONDS": 30,
     "CONCURRENCY": 8,
     "MAX_MEDIA_SECONDS": 4 * 3600,
+    "CHUNK_FORMAT": "flac",  # how chunks are sent: flac (lossless), wav, or mp3 (smallest)
     "MAX_UPLOAD_SIZE": 1024 * 1024 * 1024,  # bytes: 1 GiB
     "UPLOAD_TO": "voxtral/%Y/%m/",
     "TASK_BACKEND": "default",  # the django.tasks backend alias that runs transcripts
@@ -55,6 +56,7 @@ class VoxtralSettings:
     max_chunk_seconds: float
     concurrency: int
     max_media_seconds: float
+    chunk_format: str
     max_upload_size: int
     upload_to: str
     task_backend: str
@@ -115,6 +117,7 @@ def _read() -> VoxtralSettings:
         max_chunk_seconds=float(merged["MAX_CHUNK_SECONDS"]),
         concurrency=int(merged["CONCURRENCY"]),
         max_media_seconds=float(merged["MAX_MEDIA_SECONDS"]),
+        chunk_format=str(merged["CHUNK_FORMAT"]),
         max_upload_size=int(merged["MAX_UPLOAD_SIZE"]),
         upload_to=str(merged["UPLOAD_TO"]),
         task_backend=str(merged["TASK_BACKEND"]),

@@ -157,6 +157,7 @@ def _transcribe_local(
         max_chunk_seconds=conf.max_chunk_seconds,
         concurrency=conf.concurrency,
         max_media_seconds=conf.max_media_seconds,
+        chunk_format=conf.chunk_format,
         progress=progress,
         on_chunk=progress.save_chunk,
         done_chunks=transcript.stored_chunks(),

@@ -73,6 +73,21 @@ def test_deepinfra_backend_with_base_url_and_model(
     assert done.stdout.strip()
 
 
+def test_chunks_can_be_sent_as_mp3(
+    long_pause_audio: Path, standin: StandIn, standin_token: str
+) -> None:
+    env = {"DEEPINFRA_TOKEN": standin_token, "PATH": "/usr/bin:/bin"}
+    done = run(
+        "transcribe", str(long_pause_audio), "--backend", "deepinfra",
+        "--base-url", standin.base_url, "--chunk-format", "mp3", "-f", "json", env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    uploads = [r.files["audio"] for r in standin.requests]
+    assert len(uploads) == 3
+    assert all(u.content_type == "audio/mpeg" for u in uploads)
+    assert len(json.loads(done.stdout)["segments"]) == 3
+
+
 def test_local_backend_on_jfk(jfk: Path) -> None:
     done = run("transcribe", str(jfk), "--backend", "local", "-f", "txt")
     assert done.returncode == 0, done.stderr

@@ -91,3 +91,12 @@ def test_upload_hook_with_an_unknown_backend() -> None:
     assert ids(messages) == ["django_voxtral.E006"]
     assert "testapp.Clip.file" in messages[0].msg and "'fast'" in messages[0].msg
     assert checks.check_hooks() == []
+
+
+def test_unknown_chunk_format(settings: Any) -> None:
+    settings.VOXTRAL = {"CHUNK_FORMAT": "ogg"}
+    messages = checks.check_chunk_format()
+    assert ids(messages) == ["django_voxtral.E007"]
+    assert "ogg" in messages[0].msg
+    settings.VOXTRAL = {"CHUNK_FORMAT": "mp3"}
+    assert checks.check_chunk_format() == []

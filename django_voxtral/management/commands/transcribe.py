@@ -133,6 +133,7 @@ class Command(BaseCommand):
                 max_chunk_seconds=conf.max_chunk_seconds,
                 concurrency=conf.concurrency,
                 max_media_seconds=conf.max_media_seconds,
+                chunk_format=conf.chunk_format,
                 progress=bar,
             )
         finally:

@@ -63,6 +63,9 @@ def decode_args(path: Path, fd: int, sample_rate: int) -> list[str]:
         ac=1,
         ar=sample_rate,
         af="aresample=async=1:first_pts=0",
+        # Write whole I/O buffers, not one small write per audio frame: far fewer syscalls
+        # and thread wake-ups on our side of the pipe.
+        flush_packets=0,
         vn=None,
         sn=None,
         dn=None,

@@ -30,7 +30,7 @@ from .admin_mixins import (
     transcribe_action,
 )
 from .backends.errors import InvalidOption, SpeechError
-from .backends.options import LANGUAGES, TranscriptionOptions
+from .backends.options import LANGUAGES, OPTION_FIELDS, TranscriptionOptions
 from .conf import UnknownBackend, get_backend, get_settings
 from .exports import export_response
 from .formats import FORMATS, format_timestamp
@@ -121,17 +121,7 @@ class TranscriptAddForm(forms.ModelForm[Transcript]):
 
     class Meta:
         model = Transcript
-        fields = (
-            "media",
-            "backend",
-            "task",
-            "language",
-            "initial_prompt",
-            "temperature",
-            "chunk_level",
-            "chunk_length_s",
-            "owner",
-        )
+        fields = ("media", "backend", *OPTION_FIELDS, "owner")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -160,14 +150,7 @@ class TranscriptAddForm(forms.ModelForm[Transcript]):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         try:
-            options = TranscriptionOptions(
-                task=data.get("task") or "transcribe",
-                language=data.get("language") or None,
-                initial_prompt=data.get("initial_prompt") or None,
-                temperature=float(data.get("temperature") or 0.0),
-                chunk_level=data.get("chunk_level") or "segment",
-                chunk_length_s=int(data.get("chunk_length_s") or 30),
-            )
+            options = TranscriptionOptions.from_form({f: data.get(f) for f in OPTION_FIELDS})
         except InvalidOption as exc:
             self.add_error(exc.field if exc.field in self.fields else None, str(exc))
             return data
@@ -215,12 +198,7 @@ class TranscriptAdmin(TranscriptAdminBase):
         "source_link",
         "media_name",
         "sha256",
-        "task",
-        "language",
-        "initial_prompt",
-        "temperature",
-        "chunk_level",
-        "chunk_length_s",
+        *OPTION_FIELDS,
         "backend",
         "model",
         "status_badge",
@@ -268,16 +246,7 @@ class TranscriptAdmin(TranscriptAdminBase):
             gettext_lazy("Options"),
             {
                 "classes": ("collapse",),
-                "fields": (
-                    "task",
-                    "language",
-                    "initial_prompt",
-                    "temperature",
-                    "chunk_level",
-                    "chunk_length_s",
-                    "backend",
-                    "model",
-                ),
+                "fields": (*OPTION_FIELDS, "backend", "model"),
             },
         ),
         (
@@ -297,17 +266,7 @@ class TranscriptAdmin(TranscriptAdminBase):
         (None, {"fields": ("media", "owner")}),
         (
             gettext_lazy("Options"),
-            {
-                "fields": (
-                    "backend",
-                    "task",
-                    "language",
-                    "initial_prompt",
-                    "temperature",
-                    "chunk_level",
-                    "chunk_length_s",
-                )
-            },
+            {"fields": ("backend", *OPTION_FIELDS)},
         ),
     )
 

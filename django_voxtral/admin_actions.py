@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from .backends import backend_class
 from .backends.errors import SpeechError
+from .backends.options import OPTION_FIELDS
 from .conf import UnknownBackend, get_settings
 from .exports import export_response
 from .formats import FORMATS
@@ -70,6 +71,20 @@ def _queue(ids: list[Any]) -> None:
     enqueue([Transcript(pk=pk) for pk in ids])
 
 
+def _tell(
+    modeladmin: TranscriptAdminBase,
+    request: HttpRequest,
+    count: int,
+    singular: str,
+    plural: str,
+    level: int | None = None,
+) -> None:
+    """One counted message, at level; by default a success if count is not 0, else a warning."""
+    if level is None:
+        level = messages.SUCCESS if count else messages.WARNING
+    modeladmin.message_user(request, ngettext(singular, plural, count) % {"count": count}, level)
+
+
 @admin.action(
     permissions=["change"],
     description=gettext_lazy("Transcribe again from the start"),
@@ -86,26 +101,21 @@ def retranscribe(
         Segment.objects.filter(transcript_id__in=ids).delete()
         count = Transcript.objects.filter(pk__in=ids).update(**FRESH)
         _queue(ids)
-    modeladmin.message_user(
+    _tell(
+        modeladmin,
         request,
-        ngettext(
-            "%(count)d transcript queued to be transcribed again.",
-            "%(count)d transcripts queued to be transcribed again.",
-            count,
-        )
-        % {"count": count},
-        messages.SUCCESS if count else messages.WARNING,
+        count,
+        "%(count)d transcript queued to be transcribed again.",
+        "%(count)d transcripts queued to be transcribed again.",
     )
     running = len(rows) - len(ids)
     if running:
-        modeladmin.message_user(
+        _tell(
+            modeladmin,
             request,
-            ngettext(
-                "%(count)d transcript is running and was left alone; cancel it first.",
-                "%(count)d transcripts are running and were left alone; cancel them first.",
-                running,
-            )
-            % {"count": running},
+            running,
+            "%(count)d transcript is running and was left alone; cancel it first.",
+            "%(count)d transcripts are running and were left alone; cancel them first.",
             messages.WARNING,
         )
 
@@ -125,7 +135,7 @@ def _cannot_translate(aliases: set[str]) -> dict[str, str]:
     return reasons
 
 
-#: Fields a translation copies from the transcript it is made from.
+#: Fields a translation copies from the transcript it is made from (all options but the task).
 _COPIED = (
     "owner_id",
     "media",
@@ -134,11 +144,7 @@ _COPIED = (
     "object_id",
     "source_field",
     "sha256",
-    "language",
-    "initial_prompt",
-    "temperature",
-    "chunk_level",
-    "chunk_length_s",
+    *(name for name in OPTION_FIELDS if name != "task"),
     "backend",
 )
 
@@ -166,25 +172,20 @@ def translate_to_english(
     with transaction.atomic():
         Transcript.objects.bulk_create(made, batch_size=500)
         enqueue(made)
-    modeladmin.message_user(
+    _tell(
+        modeladmin,
         request,
-        ngettext(
-            "%(count)d translation into English queued.",
-            "%(count)d translations into English queued.",
-            len(made),
-        )
-        % {"count": len(made)},
-        messages.SUCCESS if made else messages.WARNING,
+        len(made),
+        "%(count)d translation into English queued.",
+        "%(count)d translations into English queued.",
     )
     if already:
-        modeladmin.message_user(
+        _tell(
+            modeladmin,
             request,
-            ngettext(
-                "%(count)d selected transcript is already a translation; it was skipped.",
-                "%(count)d selected transcripts are already translations; they were skipped.",
-                already,
-            )
-            % {"count": already},
+            already,
+            "%(count)d selected transcript is already a translation; it was skipped.",
+            "%(count)d selected transcripts are already translations; they were skipped.",
             messages.WARNING,
         )
     for alias, reason in sorted(refused.items()):
@@ -221,28 +222,23 @@ def retry_failed(
             status=Status.QUEUED, error="", started=None, finished=None
         )
         _queue(ids)
-    modeladmin.message_user(
+    _tell(
+        modeladmin,
         request,
-        ngettext(
-            "%(count)d transcript queued again.",
-            "%(count)d transcripts queued again.",
-            count,
-        )
-        % {"count": count},
-        messages.SUCCESS if count else messages.WARNING,
+        count,
+        "%(count)d transcript queued again.",
+        "%(count)d transcripts queued again.",
     )
     others = len(rows) - len(ids)
     if others:
-        modeladmin.message_user(
+        _tell(
+            modeladmin,
             request,
-            ngettext(
-                "%(count)d selected transcript had neither failed nor been canceled "
-                "and was left alone.",
-                "%(count)d selected transcripts had neither failed nor been canceled "
-                "and were left alone.",
-                others,
-            )
-            % {"count": others},
+            others,
+            "%(count)d selected transcript had neither failed nor been canceled "
+            "and was left alone.",
+            "%(count)d selected transcripts had neither failed nor been canceled "
+            "and were left alone.",
             messages.WARNING,
         )
 
@@ -259,15 +255,12 @@ def cancel(
     count = Transcript.objects.filter(
         pk__in=queryset.values("pk"), status__in=(Status.QUEUED, Status.RUNNING)
     ).update(status=Status.CANCELED, finished=timezone.now())
-    modeladmin.message_user(
+    _tell(
+        modeladmin,
         request,
-        ngettext(
-            "%(count)d transcript canceled.",
-            "%(count)d transcripts canceled.",
-            count,
-        )
-        % {"count": count},
-        messages.SUCCESS if count else messages.WARNING,
+        count,
+        "%(count)d transcript canceled.",
+        "%(count)d transcripts canceled.",
     )
 
 

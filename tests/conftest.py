@@ -3,4 +3,4 @@
 Never start a process or server here at import time; fixtures do it on demand.
 """
 
-pytest_plugins = ["tests.fixtures_media", "tests.fixtures_standin"]
+pytest_plugins = ["tests.fixtures_media", "tests.fixtures_standin", "tests.fixtures_api"]

@@ -97,6 +97,13 @@ def hidden_inputs(page: str) -> list[tuple[str, str]]:
     return re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page)
 
 
+def choose_transcribe(client: Client, ids: list[str], **kwargs: Any) -> Any:
+    """Picks the transcribe action for these rows on the change list (its confirmation page)."""
+    return client.post(
+        reverse(CHANGELIST), {"action": "transcribe", "_selected_action": ids, "index": 0}, **kwargs
+    )
+
+
 def messages_of(response: Any) -> list[str]:
     return [str(m) for m in get_messages(response.wsgi_request)]
 
@@ -131,9 +138,7 @@ def test_confirmation_page_counts_and_estimates(
     admin_client: Client, mixed: dict[str, Clip], queued: Callable[[], list[str]]
 ) -> None:
     ids = [str(c.pk) for c in mixed.values()]
-    response = admin_client.post(
-        reverse(CHANGELIST), {"action": "transcribe", "_selected_action": ids, "index": 0}
-    )
+    response = choose_transcribe(admin_client, ids)
     assert response.status_code == 200
     assert response.templates[0].name == "django_voxtral/admin/transcribe_confirmation.html"
     plan = response.context["plan"]
@@ -172,9 +177,7 @@ def test_post_yes_queues_the_new_files_for_the_admin(
 ) -> None:
     url = reverse(CHANGELIST)
     ids = [str(c.pk) for c in mixed.values()]
-    page = admin_client.post(
-        url, {"action": "transcribe", "_selected_action": ids, "index": 0}
-    ).content.decode()
+    page = choose_transcribe(admin_client, ids).content.decode()
     before = set(Transcript.objects.values_list("pk", flat=True))
     with django_capture_on_commit_callbacks(execute=True):
         response = confirm(admin_client, page, url)
@@ -196,9 +199,7 @@ def test_ticking_again_also_queues_the_done_ones(
 ) -> None:
     url = reverse(CHANGELIST)
     ids = [str(c.pk) for c in mixed.values()]
-    page = admin_client.post(
-        url, {"action": "transcribe", "_selected_action": ids, "index": 0}
-    ).content.decode()
+    page = choose_transcribe(admin_client, ids).content.decode()
     assert 'name="again"' in page
     with django_capture_on_commit_callbacks(execute=True):
         confirm(admin_client, page, url, again="yes")
@@ -257,11 +258,7 @@ def test_the_function_form_on_another_admin(
 
 def test_unregistered_model_says_what_to_do(admin_client: Client, priced: None) -> None:
     (one,) = clips(1)
-    response = admin_client.post(
-        reverse(CHANGELIST),
-        {"action": "transcribe", "_selected_action": [str(one.pk)], "index": 0},
-        follow=True,
-    )
+    response = choose_transcribe(admin_client, [str(one.pk)], follow=True)
     assert any("django_voxtral.register" in m for m in messages_of(response))
     assert not Transcript.objects.exists()
 
@@ -309,10 +306,7 @@ def test_a_site_known_length_gives_a_cost_and_an_extrapolation(
         raising=True,
     )
     made = clips(2)
-    page = admin_client.post(
-        reverse(CHANGELIST),
-        {"action": "transcribe", "_selected_action": [str(c.pk) for c in made], "index": 0},
-    ).content.decode()
+    page = choose_transcribe(admin_client, [str(c.pk) for c in made]).content.decode()
     price = Decimal(str(PRICE))
     assert "Known length: <strong>0:02:00</strong> for 1 file;" in page
     assert "1 file of unknown length" in page

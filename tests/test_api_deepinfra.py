@@ -15,18 +15,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-import soundfile
 from django.core.cache import cache
 from django.db import connection
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from django_voxtral.backends import dummy, load_backend
 from django_voxtral.backends.errors import ServiceError, ServiceUnavailable
 from django_voxtral.backends.options import TranscriptionOptions
 from django_voxtral.models import Transcript
+from tests.fixtures_api import tone
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,16 +33,13 @@ CONTRACT_KEYS = [
     "text", "segments", "language", "input_length_ms", "words", "duration", "request_id",
     "inference_status",
 ]  # fmt: skip
-RATE = 16000
 
 
 @pytest.fixture(scope="session")
 def voice_mp3(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """2 s of a tone as MP3, the hosted service's own example format."""
     folder = tmp_path_factory.mktemp("deepinfra-media")
-    wav = folder / "voice.wav"
-    t = np.arange(2 * RATE) / RATE
-    soundfile.write(str(wav), (0.3 * np.sin(2 * np.pi * 330 * t)).astype(np.float32), RATE)
+    wav = tone(folder / "voice.wav", 2.0, 330)
     mp3 = folder / "my_voice.mp3"
     subprocess.run(
         ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(wav), str(mp3)], check=True
@@ -69,19 +64,6 @@ def _fresh(settings: Any) -> Iterator[None]:
     }
     yield
     dummy.clear_outbox()
-
-
-@pytest.fixture
-def token(django_user_model: Any) -> str:
-    user = django_user_model.objects.create_user("carol")
-    return str(Token.objects.create(user=user).key)
-
-
-@pytest.fixture
-def api(token: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"bearer {token}")
-    return client
 
 
 def infer(client: APIClient, path: Path | None, model: str = MODEL, **fields: Any) -> Any:

@@ -6,15 +6,12 @@ This module is its own URLconf (``urlpatterns`` below), used through pytest-djan
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pytest
-import soundfile
-from django.core.cache import cache
 from django.urls import include, path
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from tests.fixtures_api import tone
 
 urlpatterns = [
     path("speech/api/", include("django_voxtral.api.urls")),
@@ -28,20 +25,8 @@ pytestmark = [
 
 
 @pytest.fixture
-def api(django_user_model: Any) -> APIClient:
-    cache.clear()
-    token = Token.objects.create(user=django_user_model.objects.create_user("erin"))
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.key}")
-    return client
-
-
-@pytest.fixture
 def beep(tmp_path: Path) -> Path:
-    wav = tmp_path / "beep.wav"
-    t = np.arange(8000) / 16000
-    soundfile.write(str(wav), (0.3 * np.sin(2 * np.pi * 500 * t)).astype(np.float32), 16000)
-    return wav
+    return tone(tmp_path / "beep.wav", 0.5, 500)
 
 
 def test_resource_api_under_another_prefix(api: APIClient, beep: Path) -> None:

@@ -7,37 +7,28 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pytest
-import soundfile
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from django_voxtral.models import Transcript
+from tests.fixtures_api import client_for, tone
 
 pytestmark = pytest.mark.django_db
-RATE = 16000
 
 
 @pytest.fixture(scope="session")
 def wav(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    path = tmp_path_factory.mktemp("odd") / "t.wav"
-    t = np.arange(int(1.0 * RATE)) / RATE
-    soundfile.write(str(path), (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), RATE)
-    return path.read_bytes()
+    return tone(tmp_path_factory.mktemp("odd") / "t.wav", 1.0, 440).read_bytes()
 
 
 @pytest.fixture
-def api(django_user_model: Any, settings: Any) -> APIClient:
+def api(alice: Any, settings: Any) -> APIClient:
+    """alice's client, answering a server error as a response (so a 500 fails the test)."""
     settings.VOXTRAL = {**settings.VOXTRAL, "SYNC_TIMEOUT": 0}
     cache.clear()
-    user = django_user_model.objects.create_user("odd")
-    token, _ = Token.objects.get_or_create(user=user)
-    client = APIClient(raise_request_exception=False)
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.key}")
-    return client
+    return client_for(alice, raise_request_exception=False)
 
 
 def refused(response: Any) -> dict[str, Any]:

@@ -11,32 +11,25 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 import openai
 import pysrt
 import pytest
-import soundfile
 import webvtt
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from django_voxtral.api.compat_openai import LANGUAGE_NAMES
 from django_voxtral.backends import dummy
 from django_voxtral.backends.options import LANGUAGES
 from django_voxtral.models import Transcript
+from tests.fixtures_api import tone
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-RATE = 16000
 
 
 @pytest.fixture(scope="session")
 def speech_like(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("openai-media") / "meeting.flac"
-    t = np.arange(int(2.5 * RATE)) / RATE
-    soundfile.write(str(path), (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), RATE)
-    return path
+    return tone(tmp_path_factory.mktemp("openai-media") / "meeting.flac", 2.5, 220)
 
 
 @pytest.fixture(autouse=True)
@@ -55,12 +48,6 @@ def _fresh(settings: Any) -> Iterator[None]:
     }
     yield
     dummy.clear_outbox()
-
-
-@pytest.fixture
-def token(django_user_model: Any) -> str:
-    user = django_user_model.objects.create_user("dave")
-    return str(Token.objects.create(user=user).key)
 
 
 @pytest.fixture
@@ -179,13 +166,6 @@ def test_bad_language_raises_bad_request(sdk: openai.OpenAI, speech_like: Path) 
         sdk.audio.transcriptions.create(file=fh, model="whisper-1", language="french")
     assert caught.value.param == "language"
     assert caught.value.code == "invalid_option"
-
-
-@pytest.fixture
-def api(token: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client
 
 
 def post(client: APIClient, path: Path | None, **fields: Any) -> Any:

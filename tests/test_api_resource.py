@@ -10,31 +10,24 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-import numpy as np
 import pysrt
 import pytest
-import soundfile
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from django_voxtral.api import views
 from django_voxtral.backends import dummy
 from django_voxtral.models import Transcript
+from tests.fixtures_api import client_for, tone
 
 pytestmark = pytest.mark.django_db
-
-RATE = 16000
 
 
 @pytest.fixture(scope="session")
 def tone_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """1.5 s of a 440 Hz tone, 16 kHz mono WAV."""
-    path = tmp_path_factory.mktemp("api-media") / "tone clip.wav"
-    t = np.arange(int(1.5 * RATE)) / RATE
-    soundfile.write(str(path), (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), RATE)
-    return path
+    return tone(tmp_path_factory.mktemp("api-media") / "tone clip.wav", 1.5, 440)
 
 
 @pytest.fixture(autouse=True)
@@ -44,28 +37,6 @@ def _fresh_throttle_and_outbox() -> Iterator[None]:
     yield
     cache.clear()
     dummy.clear_outbox()
-
-
-@pytest.fixture
-def alice(django_user_model: Any) -> Any:
-    return django_user_model.objects.create_user("alice")
-
-
-@pytest.fixture
-def bob(django_user_model: Any) -> Any:
-    return django_user_model.objects.create_user("bob")
-
-
-def client_for(user: Any, scheme: str = "Token") -> APIClient:
-    token, _ = Token.objects.get_or_create(user=user)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"{scheme} {token.key}")
-    return client
-
-
-@pytest.fixture
-def api(alice: Any) -> APIClient:
-    return client_for(alice)
 
 
 def upload(client: APIClient, path: Path, **fields: Any) -> Any:

@@ -40,6 +40,23 @@ def make_transcript(path: Path, **fields: Any) -> Transcript:
     return transcript
 
 
+def make_clip_transcript(title: str, name: str, data: bytes) -> tuple[Any, Transcript]:
+    """A test app Clip whose file holds ``data``, and a transcript of that file, not yet run."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from tests.testapp.models import Clip
+
+    clip = Clip.objects.create(title=title)
+    clip.file.save(name, ContentFile(data))
+    transcript = Transcript.objects.create(
+        content_type=ContentType.objects.get_for_model(Clip),
+        object_id=str(clip.pk),
+        source_field="file",
+        media_name=clip.file.name,
+    )
+    return clip, transcript
+
+
 class Recorder:
     def __init__(self) -> None:
         self.events: list[tuple[str, str]] = []
@@ -259,18 +276,7 @@ def test_media_deleted_from_storage_fails_with_a_message(
 def test_hooked_instance_deleted_before_the_worker_runs(
     long_pause_audio: Path, outbox: Any
 ) -> None:
-    from django.contrib.contenttypes.models import ContentType
-
-    from tests.testapp.models import Clip
-
-    clip = Clip.objects.create(title="soon gone")
-    clip.file.save("gone.wav", ContentFile(long_pause_audio.read_bytes()))
-    transcript = Transcript.objects.create(
-        content_type=ContentType.objects.get_for_model(Clip),
-        object_id=str(clip.pk),
-        source_field="file",
-        media_name=clip.file.name,
-    )
+    clip, transcript = make_clip_transcript("soon gone", "gone.wav", long_pause_audio.read_bytes())
     clip.delete()
 
     assert run_transcript(transcript.pk) == "failed"
@@ -329,18 +335,7 @@ def test_an_older_run_stops_once_the_transcript_is_claimed_again(
 def test_a_retry_after_the_file_changed_sends_every_chunk_again(
     long_pause_audio: Path, outbox: Any
 ) -> None:
-    from django.contrib.contenttypes.models import ContentType
-
-    from tests.testapp.models import Clip
-
-    clip = Clip.objects.create(title="edited")
-    clip.file.save("take1.wav", ContentFile(long_pause_audio.read_bytes()))
-    transcript = Transcript.objects.create(
-        content_type=ContentType.objects.get_for_model(Clip),
-        object_id=str(clip.pk),
-        source_field="file",
-        media_name=clip.file.name,
-    )
+    clip, transcript = make_clip_transcript("edited", "take1.wav", long_pause_audio.read_bytes())
     assert run_transcript(transcript.pk) == "done"
     first_sha = Transcript.objects.get(pk=transcript.pk).sha256
     total = transcript.chunks.count()

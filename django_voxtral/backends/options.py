@@ -6,7 +6,7 @@ Validation only: never send anything, and never accept a value the hosted servic
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 from .errors import InvalidOption
@@ -132,3 +132,7 @@ class TranscriptionOptions:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+#: The option names in the contract's order, for code that lists them (forms, admin, copies).
+OPTION_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(TranscriptionOptions))

@@ -84,14 +84,7 @@ class TranscriptionOptions:
 
         Empty values mean the default; unknown keys are refused by name.
         """
-        known = {
-            "task",
-            "language",
-            "initial_prompt",
-            "temperature",
-            "chunk_level",
-            "chunk_length_s",
-        }
+        known = set(OPTION_FIELDS)
         unknown = sorted(set(data) - known)
         if unknown:
             raise InvalidOption(

@@ -21,6 +21,8 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from ffmpeg_bridge import MediaError
+
 from .admin_actions import TRANSCRIPT_ACTIONS
 from .admin_mixins import (
     TranscribeAdminMixin,
@@ -29,6 +31,7 @@ from .admin_mixins import (
     make_transcribe_action,
     transcribe_action,
 )
+from .api.uploads import probe_upload
 from .backends.errors import InvalidOption, SpeechError
 from .backends.options import LANGUAGES, OPTION_FIELDS, TranscriptionOptions
 from .conf import UnknownBackend, get_backend, get_settings
@@ -145,6 +148,13 @@ class TranscriptAddForm(forms.ModelForm[Transcript]):
                 _("This file is %(size)s; the largest upload allowed is %(limit)s.")
                 % {"size": filesizeformat(size), "limit": filesizeformat(limit)}
             )
+        if media is not None:
+            # The same checks as an API upload: not media, no audio, too long - said now, on
+            # the form, rather than later as a failed transcript.
+            try:
+                probe_upload(media)
+            except MediaError as exc:
+                raise forms.ValidationError(str(exc)) from None
         return media
 
     def clean(self) -> dict[str, Any]:

@@ -262,6 +262,25 @@ def test_add_form_refuses_what_the_backend_cannot_do(admin_client: Client) -> No
     assert not Transcript.objects.exists()
 
 
+def test_add_form_refuses_a_file_that_is_not_media(admin_client: Client) -> None:
+    upload = SimpleUploadedFile("notes.mp4", b"meeting notes, not a video\n" * 50)
+    response = admin_client.post(
+        reverse("admin:django_voxtral_transcript_add"),
+        {
+            "media": upload,
+            "backend": "default",
+            "task": "transcribe",
+            "language": "",
+            "temperature": "0",
+            "chunk_level": "segment",
+            "chunk_length_s": "30",
+        },
+    )
+    assert response.status_code == 200
+    assert "notes.mp4 is not an audio or video file" in response.content.decode()
+    assert not Transcript.objects.exists()
+
+
 def test_add_form_refuses_bad_options(admin_client: Client) -> None:
     response = admin_client.post(
         reverse("admin:django_voxtral_transcript_add"),

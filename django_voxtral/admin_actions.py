@@ -24,7 +24,7 @@ from .conf import UnknownBackend, get_settings
 from .exports import export_response
 from .formats import FORMATS
 from .models import Segment, Transcript, TranscriptChunk
-from .tasks import enqueue
+from .tasks import enqueue, enqueue_webhooks
 
 if TYPE_CHECKING:
     TranscriptAdminBase = admin.ModelAdmin[Transcript]
@@ -251,10 +251,17 @@ def retry_failed(
 def cancel(
     modeladmin: TranscriptAdminBase, request: HttpRequest, queryset: TranscriptQuerySet
 ) -> None:
-    """Queued and running transcripts become canceled; a running one stops before its next chunk."""
-    count = Transcript.objects.filter(
-        pk__in=queryset.values("pk"), status__in=(Status.QUEUED, Status.RUNNING)
-    ).update(status=Status.CANCELED, finished=timezone.now())
+    """Queued and running transcripts become canceled; a running one stops before its next chunk.
+
+    Those that came with a webhook (/v1/inference) get it, with status "failed", from a task.
+    """
+    with transaction.atomic():
+        cancelable = Transcript.objects.filter(
+            pk__in=queryset.values("pk"), status__in=(Status.QUEUED, Status.RUNNING)
+        )
+        hooked = [str(pk) for pk in cancelable.exclude(webhook="").values_list("pk", flat=True)]
+        count = cancelable.update(status=Status.CANCELED, finished=timezone.now())
+        enqueue_webhooks(hooked)
     _tell(
         modeladmin,
         request,

@@ -36,6 +36,28 @@ def enqueue_transcripts(transcript_ids: list[str]) -> int:
     return len(transcript_ids)
 
 
+@task()
+def send_webhook(transcript_id: str) -> bool:
+    """Sends a finished transcript's webhook (used where no worker run ends it: a cancel)."""
+    from .webhooks import notify
+
+    transcript = Transcript.objects.filter(pk=transcript_id).first()
+    return transcript is not None and notify(transcript)
+
+
+def enqueue_webhooks(ids: list[str]) -> None:
+    """Queues send_webhook for these transcripts once the current transaction commits."""
+
+    def now() -> None:
+        conf = get_settings()
+        sender = send_webhook.using(backend=conf.task_backend, queue_name=conf.queue_name)
+        for transcript_id in ids:
+            sender.enqueue(transcript_id)
+
+    if ids:
+        transaction.on_commit(now)
+
+
 def _enqueue_each(ids: list[str]) -> None:
     conf = get_settings()
     runner = transcribe_transcript.using(backend=conf.task_backend, queue_name=conf.queue_name)

@@ -336,3 +336,33 @@ def test_our_backend_reports_a_queued_answer_instead_of_an_empty_result(
     ):
         backend.transcribe(voice_mp3, TranscriptionOptions())
     assert str(Transcript.objects.get().pk) in str(caught.value)
+
+
+def test_a_canceled_transcript_tells_its_webhook(
+    api: APIClient,
+    voice_mp3: Path,
+    receiver: Receiver,
+    settings: Any,
+    admin_client: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    # Queued but never run (no worker), then canceled in the admin.
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    response = infer(api, voice_mp3, webhook=f"{receiver.url}/hooks/t0k3n")
+    assert response.json()["inference_status"]["status"] == "queued"
+    transcript = Transcript.objects.get()
+
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            "/admin/django_voxtral/transcript/",
+            {"action": "cancel", "_selected_action": [str(transcript.pk)], "index": 0},
+        )
+
+    assert Transcript.objects.get().status == Transcript.Status.CANCELED
+    assert receiver.done.wait(10)
+    path, sent, _ = receiver.calls[0]
+    assert path == "/hooks/t0k3n"
+    assert sent["request_id"] == str(transcript.pk)
+    assert sent["inference_status"]["status"] == "failed"
+    assert "canceled" in sent["error"]

@@ -118,6 +118,7 @@ def transcribe_media(
             fmt=chunk_format,
             progress=lambda f: report(PipelineProgress("splitting", SPLIT_SHARE * f)),
             max_media_seconds=max_media_seconds,
+            info=info,
         )
         stored = list(done_chunks)
         results: list[ChunkResult] = []

@@ -31,7 +31,7 @@ from .plan import (
 )
 from .probe import probe
 from .runner import FFmpegProcess
-from .types import Chunk, Chunks
+from .types import Chunk, Chunks, MediaInfo
 
 Progress = Callable[[float], None]
 
@@ -95,11 +95,13 @@ def split(
     progress: Progress | None = None,
     max_media_seconds: float | None = None,
     timeout: float | None = None,
+    info: MediaInfo | None = None,
 ) -> Chunks:
     """Write the speech of path's first audio track as chunk files in workdir, cut at silences.
 
     Chunk times are in the source's timeline; long silences between chunks are not written.
     The list returned also tells how long the decoded audio was (``decoded_seconds``).
+    ``info`` is probe(path) when the caller already has it (ffprobe is then not run again).
     """
     if fmt not in _FORMATS:
         raise ValueError(f"chunk format {fmt!r} is not one of {', '.join(_FORMATS)}")
@@ -110,7 +112,8 @@ def split(
     if not workdir.is_dir():
         raise NotADirectoryError(f"{workdir} is not a directory; create it before splitting")
     limit = settings.max_media_seconds() if max_media_seconds is None else max_media_seconds
-    info = probe(path, timeout=settings.DEFAULT_PROBE_TIMEOUT if timeout is None else timeout)
+    if info is None:
+        info = probe(path, timeout=settings.DEFAULT_PROBE_TIMEOUT if timeout is None else timeout)
     if not info.has_audio:
         raise NoAudioTrack(path.name)
     if info.duration > limit:

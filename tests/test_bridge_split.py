@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from ffmpeg_bridge import Chunk, split
+from ffmpeg_bridge import Chunk, probe, split
 from ffmpeg_bridge.plan import frame_energy_db
 from tests import media
 
@@ -191,6 +191,19 @@ def test_late_audio_keeps_the_source_timeline(
     assert len(chunks) == len(long_pause_layout.phrases)
     for chunk, (start, end) in zip(chunks, long_pause_layout.phrases, strict=True):
         assert chunk.start <= start + offset + SLACK <= end + offset - SLACK <= chunk.end
+
+
+def test_a_probe_the_caller_has_is_not_run_again(
+    long_pause_audio: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    info = probe(long_pause_audio)
+    expected = split(long_pause_audio, first)
+    monkeypatch.setenv("FFPROBE_BINARY", "/nonexistent/ffprobe")  # ffprobe cannot run now
+    chunks = split(long_pause_audio, second, info=info)
+    assert [(c.start, c.end) for c in chunks] == [(c.start, c.end) for c in expected]
 
 
 def test_silence_gives_no_chunks(silence_audio: Path, tmp_path: Path) -> None:

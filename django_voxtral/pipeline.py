@@ -73,8 +73,7 @@ ChunkCallback = Callable[[ChunkResult], None]
 
 def _matches(stored: ChunkResult, chunk: Chunk) -> bool:
     return (
-        stored.index == chunk.index
-        and abs(stored.start - chunk.start) < TIME_TOLERANCE
+        abs(stored.start - chunk.start) < TIME_TOLERANCE
         and abs(stored.end - chunk.end) < TIME_TOLERANCE
     )
 
@@ -120,12 +119,12 @@ def transcribe_media(
             max_media_seconds=max_media_seconds,
             info=info,
         )
-        stored = list(done_chunks)
+        stored = {piece.index: piece for piece in done_chunks}
         results: list[ChunkResult] = []
         pending: list[Chunk] = []
         for chunk in chunks:
-            known = next((s for s in stored if _matches(s, chunk)), None)
-            if known is not None:
+            known = stored.get(chunk.index)
+            if known is not None and _matches(known, chunk):
                 results.append(known)
             else:
                 pending.append(chunk)

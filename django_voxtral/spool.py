@@ -62,15 +62,3 @@ def spooled(file: File[bytes], *, name: str = "") -> Iterator[SpooledMedia]:
         yield SpooledMedia(Path(tmp), digest.hexdigest(), size)
     finally:
         os.unlink(tmp)
-
-
-def file_sha256(file: File[bytes]) -> str:
-    """The sha256 of a stored or uploaded file, read in blocks (never whole into memory)."""
-    digest = hashlib.sha256()
-    if hasattr(file, "seek"):
-        file.seek(0)
-    for block in file.chunks(COPY_BLOCK):
-        digest.update(block)
-    if hasattr(file, "seek"):
-        file.seek(0)
-    return digest.hexdigest()

@@ -48,37 +48,37 @@ def speech_minute(workdir: Path) -> Path:
     return path
 
 
-def long_video(minutes: int) -> Path:
-    """A ``minutes`` long H.264/AAC MP4: a small test pattern over repeated speech minutes."""
+def _looped(minutes: int, suffix: str, encode: list[str], video: list[str] | None = None) -> Path:
+    """``minutes`` of repeated speech minutes, made once and cached in bench/out.
+
+    ``video``, when given, are the input arguments of a picture to put under the sound.
+    """
     OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"speech-{minutes}min.mp4"
+    path = OUT / f"speech-{minutes}min{suffix}"
     if path.exists():
         return path
     minute = speech_minute(OUT)
-    tmp = path.with_suffix(".part.mp4")
+    tmp = path.with_suffix(".part" + suffix)
+    maps = ["-map", "0:v", "-map", "1:a"] if video else []
     _run(
-        ["ffmpeg", "-nostdin", "-y",
-         "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=10",
-         "-stream_loop", "-1", "-i", str(minute),
-         "-map", "0:v", "-map", "1:a", "-t", str(minutes * 60),
-         "-c:v", "libx264", "-preset", "ultrafast", "-g", "250", "-pix_fmt", "yuv420p",
-         "-c:a", "aac", "-b:a", "64k", "-ar", "44100", "-ac", "2", str(tmp)]
+        ["ffmpeg", "-nostdin", "-y", *(video or []), "-stream_loop", "-1", "-i", str(minute),
+         *maps, "-t", str(minutes * 60), *encode, str(tmp)]
     )  # fmt: skip
     tmp.rename(path)
     return path
+
+
+def long_video(minutes: int) -> Path:
+    """A ``minutes`` long H.264/AAC MP4: a small test pattern over repeated speech minutes."""
+    return _looped(
+        minutes,
+        ".mp4",
+        ["-c:v", "libx264", "-preset", "ultrafast", "-g", "250", "-pix_fmt", "yuv420p",
+         "-c:a", "aac", "-b:a", "64k", "-ar", "44100", "-ac", "2"],
+        video=["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=10"],
+    )  # fmt: skip
 
 
 def long_audio(minutes: int) -> Path:
     """A ``minutes`` long FLAC of repeated speech minutes (for the request benchmarks)."""
-    OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"speech-{minutes}min.flac"
-    if path.exists():
-        return path
-    minute = speech_minute(OUT)
-    tmp = path.with_suffix(".part.flac")
-    _run(
-        ["ffmpeg", "-nostdin", "-y", "-stream_loop", "-1", "-i", str(minute),
-         "-t", str(minutes * 60), "-c:a", "flac", str(tmp)]
-    )  # fmt: skip
-    tmp.rename(path)
-    return path
+    return _looped(minutes, ".flac", ["-c:a", "flac"])

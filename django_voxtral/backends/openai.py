@@ -177,26 +177,33 @@ class OpenAIBackend(HTTPSpeechBackend):
             return True
         return False
 
+    def _post_args(
+        self, triple: tuple[str, bytes, str], options: TranscriptionOptions
+    ) -> dict[str, Any]:
+        """One attempt's request; built again after a fallback changed what we ask for."""
+        headers, secrets = self._headers()
+        files: Files = [("file", triple)]
+        return {
+            "path": self._path(options),
+            "data": self._form(options),
+            "files": files,
+            "headers": headers,
+            "secrets": secrets,
+        }
+
     def transcribe(self, audio: AudioPath, options: TranscriptionOptions) -> TranscriptionResult:
         self.check_options(options)
         triple = self.read_audio(audio)
-        headers, secrets = self._headers()
         while True:
-            files: Files = [("file", triple)]
+            args = self._post_args(triple, options)
             try:
-                response = self.http.post(
-                    self._path(options),
-                    data=self._form(options),
-                    files=files,
-                    headers=headers,
-                    secrets=secrets,
-                )
+                response = self.http.post(**args)
             except BadAudio as exc:
                 if self._fallback(exc, options):
                     continue
                 raise
             return self.parse_result(
-                response, secrets, lambda data: self._result(data, audio, options)
+                response, args["secrets"], lambda data: self._result(data, audio, options)
             )
 
     async def atranscribe(
@@ -204,23 +211,16 @@ class OpenAIBackend(HTTPSpeechBackend):
     ) -> TranscriptionResult:
         self.check_options(options)
         triple = await asyncio.to_thread(self.read_audio, audio)
-        headers, secrets = self._headers()
         while True:
-            files: Files = [("file", triple)]
+            args = self._post_args(triple, options)
             try:
-                response = await self.http.apost(
-                    self._path(options),
-                    data=self._form(options),
-                    files=files,
-                    headers=headers,
-                    secrets=secrets,
-                )
+                response = await self.http.apost(**args)
             except BadAudio as exc:
                 if self._fallback(exc, options):
                     continue
                 raise
             return self.parse_result(
-                response, secrets, lambda data: self._result(data, audio, options)
+                response, args["secrets"], lambda data: self._result(data, audio, options)
             )
 
     def _result(

@@ -67,6 +67,15 @@ class VoxtralSettings:
     sync_timeout: float
     models: dict[str, dict[str, Any]]
 
+    def pipeline_options(self) -> dict[str, Any]:
+        """The keyword arguments of pipeline.transcribe_media that these settings decide."""
+        return {
+            "max_chunk_seconds": self.max_chunk_seconds,
+            "concurrency": self.concurrency,
+            "max_media_seconds": self.max_media_seconds,
+            "chunk_format": self.chunk_format,
+        }
+
     def backend_settings(self, alias: str | None = None) -> BackendSettings:
         alias = alias or DEFAULT_BACKEND_ALIAS
         try:

@@ -123,17 +123,13 @@ class Command(BaseCommand):
     def _transcribe(
         self, path: Path, backend: SpeechBackend, options: TranscriptionOptions
     ) -> TranscriptionResult:
-        conf = get_settings()
         bar = ProgressBar(_Stream(self.stderr))  # type: ignore[arg-type]
         try:
             return transcribe_media(
                 path,
                 backend,
                 options,
-                max_chunk_seconds=conf.max_chunk_seconds,
-                concurrency=conf.concurrency,
-                max_media_seconds=conf.max_media_seconds,
-                chunk_format=conf.chunk_format,
+                **get_settings().pipeline_options(),
                 progress=bar,
             )
         finally:

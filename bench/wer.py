@@ -1,6 +1,6 @@
 """Benchmark: word error rate of the offline engine on the JFK clip, whole and chunked at 10 s.
 
-Chunking must not make it worse; the clip and its reference live in ../shared/media.
+Chunking must not make it worse; the clip and its reference live in tests/data.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from django_voxtral.backends import load_backend
 from django_voxtral.backends.options import TranscriptionOptions
 from django_voxtral.pipeline import transcribe_media
 
-SHARED_MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
+from tests.data import JFK, JFK_TEXT
 
 
 def normalize(text: str) -> str:
@@ -30,8 +30,8 @@ class WerFigures:
 
 
 def measure() -> WerFigures:
-    clip = SHARED_MEDIA / "jfk.flac"
-    reference = normalize((SHARED_MEDIA / "jfk.txt").read_text())
+    clip = JFK
+    reference = normalize(JFK_TEXT.read_text())
     options = TranscriptionOptions(language="en")
     with load_backend("local") as backend:
         whole = backend.transcribe(clip, options)

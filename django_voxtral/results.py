@@ -15,17 +15,35 @@ def _round_time(value: float) -> float:
     return round(float(value), 3)
 
 
+def _speaker(value: Any) -> str | None:
+    # Services give speaker ids as strings ("speaker_0") or numbers (0); None when unknown.
+    if value is None or isinstance(value, bool) or str(value).strip() == "":
+        return None
+    return str(value).strip()
+
+
 @dataclass(frozen=True, slots=True)
 class Word:
     start: float
     end: float
     text: str
+    #: Who says the word, when the service tells (diarization); None when unknown.
+    speaker: str | None = None
 
     def shifted(self, offset: float) -> Word:
-        return Word(_round_time(self.start + offset), _round_time(self.end + offset), self.text)
+        return replace(
+            self, start=_round_time(self.start + offset), end=_round_time(self.end + offset)
+        )
 
     def to_contract(self) -> dict[str, Any]:
-        return {"start": float(self.start), "end": float(self.end), "text": self.text}
+        data: dict[str, Any] = {
+            "start": float(self.start),
+            "end": float(self.end),
+            "text": self.text,
+        }
+        if self.speaker is not None:
+            data["speaker"] = self.speaker
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,19 +52,61 @@ class Segment:
     start: float
     end: float
     text: str
+    #: Who says the segment, when the service tells (diarization); None when unknown.
+    speaker: str | None = None
 
     def shifted(self, offset: float) -> Segment:
-        return Segment(
-            self.id, _round_time(self.start + offset), _round_time(self.end + offset), self.text
+        return replace(
+            self, start=_round_time(self.start + offset), end=_round_time(self.end + offset)
         )
 
     def to_contract(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "id": int(self.id),
             "start": float(self.start),
             "end": float(self.end),
             "text": self.text,
         }
+        if self.speaker is not None:
+            data["speaker"] = self.speaker
+        return data
+
+
+#: Why text was left out of a result: the engine judged the stretch not to be speech, or the
+#: text was a repetition loop (the same phrase over and over) collapsed to one occurrence.
+DROP_REASONS: tuple[str, ...] = ("no_speech", "repetition")
+
+
+@dataclass(frozen=True, slots=True)
+class DroppedText:
+    """Text an engine produced that the result leaves out, kept so nothing is lost silently."""
+
+    start: float
+    end: float
+    text: str
+    reason: str
+
+    def shifted(self, offset: float) -> DroppedText:
+        return replace(
+            self, start=_round_time(self.start + offset), end=_round_time(self.end + offset)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start": float(self.start),
+            "end": float(self.end),
+            "text": self.text,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DroppedText:
+        return cls(
+            start=float(data["start"]),
+            end=float(data["end"]),
+            text=str(data.get("text", "")),
+            reason=str(data.get("reason", "")),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +140,7 @@ class InferenceStatus:
 
 @dataclass(frozen=True, slots=True)
 class TranscriptionResult:
-    """One transcription, shaped as the contract's response (see shared/contract/speech-api.md)."""
+    """One transcription, shaped as the contract's response (see docs/contract/speech-api.md)."""
 
     text: str
     segments: tuple[Segment, ...] = ()
@@ -90,6 +150,13 @@ class TranscriptionResult:
     input_length_ms: int = 0
     request_id: str | None = None
     inference_status: InferenceStatus = field(default_factory=InferenceStatus)
+    #: What the engine said that is left out of the text (not speech, repetition loops).
+    dropped: tuple[DroppedText, ...] = ()
+
+    @property
+    def speakers(self) -> tuple[str, ...]:
+        """The speaker labels of the segments, in order of first appearance."""
+        return tuple(dict.fromkeys(s.speaker for s in self.segments if s.speaker is not None))
 
     def shifted(self, offset: float) -> TranscriptionResult:
         """The same result with every time moved by ``offset`` seconds."""
@@ -97,11 +164,15 @@ class TranscriptionResult:
             self,
             segments=tuple(s.shifted(offset) for s in self.segments),
             words=tuple(w.shifted(offset) for w in self.words),
+            dropped=tuple(d.shifted(offset) for d in self.dropped),
         )
 
     def to_contract(self) -> dict[str, Any]:
-        """The contract's response JSON: the same keys, in the same order, with the same types."""
-        return {
+        """The contract's response JSON: the same keys, in the same order, with the same types.
+
+        ``speaker`` (on segments and words) and ``dropped`` are added only when present.
+        """
+        data: dict[str, Any] = {
             "text": self.text,
             "segments": [s.to_contract() for s in self.segments],
             "language": self.language,
@@ -111,6 +182,9 @@ class TranscriptionResult:
             "request_id": self.request_id,
             "inference_status": self.inference_status.to_contract(),
         }
+        if self.dropped:
+            data["dropped"] = [d.to_dict() for d in self.dropped]
+        return data
 
     @classmethod
     def from_contract(cls, data: Mapping[str, Any]) -> TranscriptionResult:
@@ -121,6 +195,7 @@ class TranscriptionResult:
                 start=float(s["start"]),
                 end=float(s["end"]),
                 text=str(s.get("text", "")),
+                speaker=_speaker(s.get("speaker")),
             )
             for i, s in enumerate(data.get("segments") or ())
         )
@@ -129,6 +204,7 @@ class TranscriptionResult:
                 start=float(w["start"]),
                 end=float(w["end"]),
                 text=str(w.get("text", w.get("word", ""))),
+                speaker=_speaker(w.get("speaker")),
             )
             for w in data.get("words") or ()
         )
@@ -144,6 +220,7 @@ class TranscriptionResult:
             input_length_ms=input_length_ms,
             request_id=str(request_id) if request_id is not None else None,
             inference_status=InferenceStatus.from_contract(data.get("inference_status")),
+            dropped=tuple(DroppedText.from_dict(d) for d in data.get("dropped") or ()),
         )
 
 
@@ -201,6 +278,7 @@ def merge_chunk_results(
     ordered = sorted(by_index.values(), key=lambda p: (p.start, p.index))
     segments: list[Segment] = []
     words: list[Word] = []
+    dropped: list[DroppedText] = []
     language_seconds: dict[str, float] = {}
     runtime_ms = tokens_generated = tokens_input = 0
     cost = 0.0
@@ -208,6 +286,7 @@ def merge_chunk_results(
         shifted = piece.result.shifted(piece.start)
         segments.extend(shifted.segments)
         words.extend(shifted.words)
+        dropped.extend(shifted.dropped)
         spoken = piece.result.language
         if spoken:
             seconds = max(piece.end - piece.start, 0.0)
@@ -237,4 +316,5 @@ def merge_chunk_results(
             tokens_generated=tokens_generated,
             tokens_input=tokens_input,
         ),
+        dropped=tuple(sorted(dropped, key=lambda d: d.start)),
     )

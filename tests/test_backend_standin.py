@@ -15,10 +15,10 @@ import httpx
 import pytest
 import soundfile
 
+from tests.data import JFK
 from tests.standin import StandIn, speech_regions
 
 SMALL = "mistralai/Voxtral-Small-24B-2507"
-JFK = Path("/work/shared/media/jfk.flac")
 
 
 def post(standin: StandIn, token: str, audio: Path, **fields: str) -> httpx.Response:

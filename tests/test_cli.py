@@ -16,6 +16,7 @@ import pytest
 import webvtt
 
 from django_voxtral import cli
+from tests.data import JFK
 from django_voxtral.cli import ProgressBar, main
 from django_voxtral.pipeline import PipelineProgress
 from tests.standin import StandIn
@@ -96,7 +97,7 @@ def test_local_backend_on_jfk(jfk: Path) -> None:
 
 @pytest.fixture
 def jfk() -> Path:
-    return Path(__file__).resolve().parents[2] / "shared" / "media" / "jfk.flac"
+    return JFK
 
 
 @pytest.mark.parametrize(

@@ -258,7 +258,7 @@ def test_a_word_under_a_second_long_is_sent(tmp_path: Path) -> None:
 def test_chunking_jfk_at_10_s_is_not_worse_than_whole() -> None:
     from bench import wer
 
-    figures = wer.measure()  # the offline engine on ../shared/media/jfk.flac, as `make bench`
+    figures = wer.measure()  # the offline engine on tests/data/jfk.flac, as `make bench`
     assert figures.chunks == 2
     assert figures.whole <= 0.35
     assert figures.chunked_10s <= figures.whole

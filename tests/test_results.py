@@ -19,7 +19,7 @@ from django_voxtral.results import (
     merge_chunk_results,
 )
 
-# The contract's own example, checked against shared/contract/speech-api.md there.
+# The contract's own example, checked against docs/contract/speech-api.md there.
 from tests.test_formats import CONTRACT_EXAMPLE as CONTRACT_RESPONSE
 
 

@@ -180,7 +180,7 @@ class InferenceStatusSerializer(serializers.Serializer[Any]):
 
 
 class DeepInfraResponseSerializer(serializers.Serializer[Any]):
-    """The hosted service's response (shared/contract/speech-api.md)."""
+    """The hosted service's response (docs/contract/speech-api.md)."""
 
     text = serializers.CharField()
     segments = ContractSegmentSerializer(many=True)

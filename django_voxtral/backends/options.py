@@ -1,4 +1,4 @@
-"""The contract's request options, validated exactly as shared/contract/speech-api.md states.
+"""The contract's request options, validated exactly as docs/contract/speech-api.md states.
 
 Validation only: never send anything, and never accept a value the hosted service would refuse.
 """

@@ -20,6 +20,7 @@ from ffmpeg_bridge import Chunk
 from .backends.base import SpeechBackend
 from .backends.errors import SpeechError
 from .backends.options import TranscriptionOptions
+from .repetitions import collapse_repetitions
 from .results import ChunkResult, TranscriptionResult, merge_chunk_results
 
 logger = logging.getLogger(__name__)
@@ -159,7 +160,10 @@ def transcribe_media(
 
     # A WebM recorded in a browser states no duration: the decoder's count is the real one.
     duration = info.duration if info.duration > 0 else chunks.decoded_seconds
-    merged = merge_chunk_results(results, duration=duration)
+    # Stored chunk results stay as the service gave them (what was paid for); loops are
+    # collapsed in what is returned, and listed in its ``dropped``.
+    cleaned = [replace(p, result=collapse_repetitions(p.result)) for p in results]
+    merged = merge_chunk_results(cleaned, duration=duration)
     if merged.language is None and options.language and options.task == "transcribe":
         merged = replace(merged, language=options.language)
     report(PipelineProgress("done", 1.0, chunks_done=len(chunks), chunks_total=len(chunks)))

@@ -1,11 +1,13 @@
-"""The media floor: probe audio/video files and split their audio into chunks cut at silences.
+"""The media floor: probe audio/video files and split their audio into chunks cut at pauses.
 
 Never import django_voxtral or Django here; this package knows files and ffmpeg, not speech.
 """
 
 from __future__ import annotations
 
+from .detect import DETECTORS, detector_problems, speech_detector
 from .errors import (
+    DetectorUnavailable,
     FFmpegFailed,
     FFmpegNotFound,
     FFmpegTimeout,
@@ -24,10 +26,12 @@ __all__ = [
     "CHUNK_FORMATS",
     "DEFAULT_MAX_MEDIA_SECONDS",
     "DEFAULT_SETTINGS",
+    "DETECTORS",
     "SAMPLE_RATE",
     "AudioStream",
     "Chunk",
     "Chunks",
+    "DetectorUnavailable",
     "FFmpegFailed",
     "FFmpegNotFound",
     "FFmpegTimeout",
@@ -37,6 +41,8 @@ __all__ = [
     "NoAudioTrack",
     "NotAMediaFile",
     "SplitSettings",
+    "detector_problems",
     "probe",
+    "speech_detector",
     "split",
 ]

@@ -75,3 +75,16 @@ class FFmpegTimeout(FFmpegFailed):
     def __init__(self, what: str, seconds: float) -> None:
         self.seconds = seconds
         super().__init__(what, f"took longer than {seconds:.0f} s and was stopped")
+
+
+class DetectorUnavailable(MediaError, RuntimeError):
+    """The speech detector asked for cannot run here (onnxruntime or its model is missing)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(
+            "the Silero speech detector cannot run: "
+            + "; ".join(self.problems)
+            + '. Install it with: pip install "django-voxtral[vad]", or split with '
+            'detector="level".'
+        )

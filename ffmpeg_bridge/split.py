@@ -20,15 +20,9 @@ import numpy as np
 import soundfile
 
 from . import safety, settings
+from .detect import SpeechDetector, make_detector, speech_detector
 from .errors import FFmpegFailed, MediaTooLong, NoAudioTrack
-from .plan import (
-    DEFAULT_SETTINGS,
-    ChunkPlanner,
-    Int16Array,
-    LevelClassifier,
-    SplitSettings,
-    frame_energy_db,
-)
+from .plan import DEFAULT_SETTINGS, ChunkPlanner, Int16Array, SplitSettings
 from .probe import probe
 from .runner import FFmpegProcess
 from .types import Chunk, Chunks, MediaInfo
@@ -96,17 +90,25 @@ def split(
     max_media_seconds: float | None = None,
     timeout: float | None = None,
     info: MediaInfo | None = None,
+    detector: str = "auto",
+    model_path: str | Path | None = None,
 ) -> Chunks:
-    """Write the speech of path's first audio track as chunk files in workdir, cut at silences.
+    """Write the speech of path's first audio track as chunk files in workdir, cut at pauses.
 
-    Chunk times are in the source's timeline; long silences between chunks are not written.
-    The list returned also tells how long the decoded audio was (``decoded_seconds``).
+    Chunk times are in the source's timeline; long stretches without speech are not written.
+    The list returned also tells how long the decoded audio was (``decoded_seconds``) and which
+    speech detector found the speech (``detector``).
     ``info`` is probe(path) when the caller already has it (ffprobe is then not run again).
+    ``detector`` is "silero" (a neural voice detector: hears speech over noise and music),
+    "level" (loudness) or "auto" (silero where onnxruntime is installed, else level);
+    "silero" raises DetectorUnavailable where it cannot run. ``model_path`` replaces the
+    vendored Silero model.
     """
     if fmt not in _FORMATS:
         raise ValueError(f"chunk format {fmt!r} is not one of {', '.join(_FORMATS)}")
     if not max_chunk_seconds >= 1:
         raise ValueError(f"max_chunk_seconds must be at least 1 second, not {max_chunk_seconds}")
+    detector = speech_detector(detector, model_path)
     path = Path(path)
     workdir = Path(workdir).absolute()
     if not workdir.is_dir():
@@ -118,11 +120,14 @@ def split(
         raise NoAudioTrack(path.name)
     if info.duration > limit:
         raise MediaTooLong(path.name, info.duration, limit)
+    # Made before ffmpeg starts: a model that cannot load fails the call with nothing to undo.
+    speech = make_detector(detector, DEFAULT_SETTINGS, model_path=model_path)
     writer = _ChunkWriter(workdir, fmt, DEFAULT_SETTINGS.sample_rate)
     try:
         _decode_and_cut(
             path,
             writer,
+            speech,
             max_chunk_seconds=max_chunk_seconds,
             duration=info.duration,
             limit=limit,
@@ -134,7 +139,11 @@ def split(
         raise
     if progress is not None:
         progress(1.0)
-    return Chunks(writer.chunks, decoded_seconds=writer.decoded_samples / writer.sample_rate)
+    return Chunks(
+        writer.chunks,
+        decoded_seconds=writer.decoded_samples / writer.sample_rate,
+        detector=speech.name,
+    )
 
 
 class _ChunkWriter:
@@ -243,6 +252,7 @@ class _PcmReader:
 def _decode_and_cut(
     path: Path,
     writer: _ChunkWriter,
+    detector: SpeechDetector,
     *,
     max_chunk_seconds: float,
     duration: float,
@@ -275,7 +285,6 @@ def _decode_and_cut(
         ticker = _ProgressReader(process.stdout)
         reader = _PcmReader(read_fd, block_bytes)
         try:
-            classifier = LevelClassifier(s)
             planner = ChunkPlanner(max_chunk_seconds, s)
             pending: Int16Array = np.zeros(0, dtype=np.int16)
             pending_start = 0  # absolute sample index of pending[0]
@@ -286,15 +295,14 @@ def _decode_and_cut(
                 if isinstance(item, BaseException):
                     raise item
                 if item is None:
-                    spans = planner.finish()
+                    spans = planner.feed(*detector.finish()) + planner.finish()
                 else:
                     block = np.frombuffer(item[: len(item) - len(item) % 2], dtype="<i2")
                     decoded += len(block)
                     if decoded > max_samples:
                         process.kill()
                         raise MediaTooLong(path.name, decoded / s.sample_rate, limit)
-                    energy = frame_energy_db(block, frame)
-                    spans = planner.feed(energy, classifier.classify(energy))
+                    spans = planner.feed(*detector.feed(block))
                     pending = np.concatenate((pending, block.astype(np.int16, copy=False)))
                 for first, last in spans:
                     lo = first * frame - pending_start

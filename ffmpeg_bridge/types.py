@@ -59,9 +59,14 @@ class Chunks(list[Chunk]):
     """What split() returns: the chunks, and how many seconds of audio the decoder gave.
 
     ``decoded_seconds`` is the real length where the container states none (a WebM recorded
-    in a browser), so callers need not trust a duration of 0 from probe().
+    in a browser), so callers need not trust a duration of 0 from probe(). ``detector`` is the
+    speech detector that found the speech ("silero" or "level"): the same file cut by another
+    detector gives other chunks, so a caller that resumes should keep it.
     """
 
-    def __init__(self, chunks: Iterable[Chunk] = (), *, decoded_seconds: float = 0.0) -> None:
+    def __init__(
+        self, chunks: Iterable[Chunk] = (), *, decoded_seconds: float = 0.0, detector: str = ""
+    ) -> None:
         super().__init__(chunks)
         self.decoded_seconds = decoded_seconds
+        self.detector = detector

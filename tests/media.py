@@ -82,7 +82,8 @@ def speak(text: str, workdir: Path) -> Samples:
     if rate != RATE:
         raise RuntimeError(f"espeak-ng wrote {rate} Hz, expected {RATE}")
     loud = np.flatnonzero(np.abs(data) > 1e-3)
-    return data[loud[0] : loud[-1] + 1] if len(loud) else data
+    trimmed = data[loud[0] : loud[-1] + 1] if len(loud) else data
+    return np.asarray(trimmed, dtype=np.float32)
 
 
 def compose(
@@ -229,3 +230,73 @@ def ffprobe_duration(path: Path) -> float:
         text=True,
     )
     return float(done.stdout.strip())
+
+
+#: Kinds of background `background()` makes.
+BACKGROUNDS = ("pink", "brown", "white", "chord", "melody")
+#: Equal-tempered semitones of the melody and the chord under it (A minor, then F, C and G).
+_MELODY = (0, 3, 7, 12, 10, 7, 3, 5, 8, 12, 7, 3, 2, 5, 10, 7)
+_CHORDS = ((0, 3, 7), (-4, 0, 3), (3, 7, 10), (-2, 2, 5))
+
+
+def _tone(freq: float, seconds: float, harmonics: int = 5) -> Samples:
+    """A plucked, harmonic-rich note: what makes music look like a voice to a detector."""
+    t = np.arange(round(seconds * RATE), dtype=np.float64) / RATE
+    note = sum(np.sin(2 * np.pi * freq * k * t) / k for k in range(1, harmonics + 1))
+    envelope = np.minimum(t / 0.01, 1.0) * np.exp(-2.5 * t)
+    return (note * envelope).astype(np.float32)
+
+
+def music(seconds: float, kind: str = "melody") -> Samples:
+    """Generated music: a sustained chord ("chord") or a melody over changing chords."""
+    n = round(seconds * RATE)
+    if kind == "chord":
+        t = np.arange(n, dtype=np.float64) / RATE
+        freqs = (220.0, 277.18, 329.63, 440.0)
+        chord = sum(np.sin(2 * np.pi * f * t) + 0.3 * np.sin(4 * np.pi * f * t) for f in freqs)
+        return np.asarray(chord, dtype=np.float32)
+    out = np.zeros(n + RATE, dtype=np.float32)
+    beat = 0.4
+    for i in range(int(seconds / beat) + 1):
+        at = round(i * beat * RATE)
+        note = _tone(440.0 * 2 ** (_MELODY[i % len(_MELODY)] / 12), 0.8)
+        out[at : at + len(note)] += note[: len(out) - at]
+        if i % 4 == 0:
+            for step in _CHORDS[(i // 4) % len(_CHORDS)]:
+                pad = 0.5 * _tone(220.0 * 2 ** (step / 12), 4 * beat, harmonics=3)
+                out[at : at + len(pad)] += pad[: len(out) - at]
+    return out[:n]
+
+
+def noise(seconds: float, colour: str, workdir: Path) -> Samples:
+    """Coloured noise from ffmpeg's anoisesrc (fixed seed: the same call, the same noise)."""
+    out = workdir / f"noise-{colour}-{seconds:.3f}-{os.getpid()}.wav"
+    ffmpeg(
+        *("-f", "lavfi", "-i", f"anoisesrc=d={seconds:.3f}:c={colour}:r={RATE}:a=0.5:s=42"),
+        *("-ac", "1", "-c:a", "pcm_f32le", str(out)),
+    )
+    data, _ = soundfile.read(out, dtype="float32")
+    out.unlink()
+    return np.asarray(data[: round(seconds * RATE)], dtype=np.float32)
+
+
+def background(kind: str, seconds: float, workdir: Path) -> Samples:
+    """`seconds` of one of BACKGROUNDS, at no particular level (mix() sets it)."""
+    if kind in ("chord", "melody"):
+        return music(seconds, kind)
+    if kind in ("pink", "brown", "white"):
+        return noise(seconds, kind, workdir)
+    raise ValueError(f"background {kind!r} is not one of {', '.join(BACKGROUNDS)}")
+
+
+def rms_db(audio: Samples) -> float:
+    power = float(np.mean(np.square(audio, dtype=np.float64))) if len(audio) else 0.0
+    return 10 * float(np.log10(max(power, 1e-20)))
+
+
+def mix(audio: Samples, layout: Layout, under: Samples, below_db: float) -> Samples:
+    """`audio` with `under` added `below_db` dB under the speech's level (RMS over its phrases)."""
+    voiced = np.concatenate([audio[round(a * RATE) : round(b * RATE)] for a, b in layout.phrases])
+    gain = 10 ** ((rms_db(voiced) - below_db - rms_db(under)) / 20)
+    bed = np.resize(under, len(audio)) * np.float32(gain)
+    return (audio + bed).astype(np.float32)

@@ -57,7 +57,7 @@ def test_frame_energy_of_known_signals() -> None:
     db = frame_energy_db(sine, 320)
     assert len(db) == 50
     assert np.allclose(db, -3.01, atol=0.1)  # a full-scale sine has half the power of full scale
-    assert frame_energy_db(np.zeros(1000, np.int16), 320).tolist() == [-100.0] * 4
+    assert frame_energy_db(np.zeros(1000, np.int16), 320).tolist() == pytest.approx([-100.0] * 4)
     assert len(frame_energy_db(np.zeros(0, np.int16), 320)) == 0
     tail = np.concatenate((np.zeros(320, np.int16), sine[:100]))
     assert frame_energy_db(tail, 320)[1] == pytest.approx(-3.0, abs=0.6)
@@ -75,7 +75,7 @@ def test_threshold_adapts_to_quiet_and_loud_recordings() -> None:
     loud_noisy = speech_threshold(-40, -15, S)
     assert -40 < loud_noisy < -15
     # Digital silence around speech: never below the absolute floor.
-    assert speech_threshold(-100, -20, S) == S.floor_db
+    assert speech_threshold(-100, -20, S) == pytest.approx(S.floor_db)
     # Flat room tone only: everything is silence.
     assert speech_threshold(-62, -60, S) > -60
     # Loud and flat (music, continuous talk): still above the threshold.
@@ -114,7 +114,7 @@ def test_short_pauses_stay_inside_one_chunk() -> None:
         plan_chunks(levels(speech(3), pause(0.5), speech(3), pause(1.5), speech(2)), 30)
     )
     assert len(spans) == 1
-    assert spans[0][0] == 0.0
+    assert spans[0][0] == pytest.approx(0.0, abs=0.021)
     assert spans[0][1] == pytest.approx(10.0, abs=0.021)
 
 

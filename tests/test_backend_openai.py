@@ -15,7 +15,9 @@ from django_voxtral.backends.errors import (
     AuthenticationFailed,
     BackendNotConfigured,
     BadAudio,
+    InvalidOption,
     ServiceError,
+    UnsupportedOption,
 )
 from django_voxtral.backends.openai import OpenAIBackend, language_code
 from django_voxtral.backends.options import TranscriptionOptions
@@ -240,3 +242,147 @@ def test_a_verbose_json_of_the_wrong_shape_is_a_service_error(
         backend.transcribe(tones_audio["flac"], TranscriptionOptions())
     assert "unexpected shape" in str(caught.value)
     assert "KeyError" in str(caught.value)
+
+
+def test_diarize_asks_as_mistral_does_and_reads_speaker_ids(
+    standin: StandIn, standin_token: str, tones_audio: dict[str, Path]
+) -> None:
+    standin.mistral = True
+    with make(standin, standin_token, diarize=True) as backend:
+        result = backend.transcribe(tones_audio["flac"], TranscriptionOptions())
+    (request,) = standin.requests
+    assert request.status == 200
+    assert request.fields["diarize"] == ["true"]
+    # Diarization labels segments and is refused without segment timestamps.
+    assert request.fields["timestamp_granularities[]"] == ["segment"]
+    assert request.fields["response_format"] == ["verbose_json"]
+    assert [s.speaker for s in result.segments] == ["speaker_0", "speaker_1"]
+    assert result.speakers == ("speaker_0", "speaker_1")
+    assert result.to_contract()["segments"][0]["speaker"] == "speaker_0"
+
+
+def test_diarize_async_form(
+    standin: StandIn, standin_token: str, tones_audio: dict[str, Path]
+) -> None:
+    standin.mistral = True
+    backend = make(standin, standin_token, diarize=True)
+
+    async def run() -> tuple[str | None, ...]:
+        result = await backend.atranscribe(tones_audio["wav"], TranscriptionOptions())
+        await backend.aclose()
+        return result.speakers
+
+    assert asyncio.run(run()) == ("speaker_0", "speaker_1")
+
+
+def test_speakers_are_read_as_strings_whatever_the_server_sends(
+    standin: StandIn,
+    standin_token: str,
+    tones_audio: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    answer = {
+        "text": "a b",
+        "duration": 2.0,
+        "segments": [
+            {"id": 0, "start": 0.0, "end": 1.0, "text": "a", "speaker_id": 0},
+            {"id": 1, "start": 1.0, "end": 2.0, "text": "b", "speaker": "B"},
+            {"id": 2, "start": 2.0, "end": 2.5, "text": "c", "speaker_id": " "},
+        ],
+        "words": [{"word": "a", "start": 0.0, "end": 1.0, "speaker_id": 0}],
+    }
+    monkeypatch.setattr(standin, "openai", lambda *_args: (200, answer))
+    with make(standin, standin_token) as backend:
+        result = backend.transcribe(tones_audio["flac"], TranscriptionOptions())
+    assert [s.speaker for s in result.segments] == ["0", "B", None]
+    assert [w.speaker for w in result.words] == ["0"]
+
+
+def test_without_diarize_nothing_changes(
+    standin: StandIn, standin_token: str, tones_audio: dict[str, Path]
+) -> None:
+    standin.mistral = True
+    with make(standin, standin_token) as backend:
+        result = backend.transcribe(tones_audio["flac"], TranscriptionOptions())
+    assert "diarize" not in standin.requests[0].fields
+    assert result.speakers == ()
+
+
+def test_a_server_that_refuses_diarize_fails_naming_the_option(
+    standin: StandIn, standin_token: str, tones_audio: dict[str, Path]
+) -> None:
+    # The stand-in in its OpenAI mode refuses the field, as api.openai.com does.
+    with (
+        make(standin, standin_token, diarize=True) as backend,
+        pytest.raises(UnsupportedOption, match="diarize") as caught,
+    ):
+        backend.transcribe(tones_audio["flac"], TranscriptionOptions())
+    assert "HTTP 400" in str(caught.value)
+    assert len(standin.requests) == 1  # no silent retry without it
+
+
+def test_diarize_is_not_dropped_where_verbose_json_is_refused(
+    standin: StandIn, standin_token: str, tones_audio: dict[str, Path]
+) -> None:
+    standin.vllm = True
+    standin.mistral = True  # accepts the diarize field, so verbose_json is what is refused
+    with (
+        make(standin, standin_token, diarize=True) as backend,
+        pytest.raises(UnsupportedOption, match=r"verbose_json.*diarize"),
+    ):
+        backend.transcribe(tones_audio["flac"], TranscriptionOptions())
+    assert backend.verbose
+    assert len(standin.requests) == 1
+
+
+def test_diarize_with_a_language_mistral_refuses_says_to_leave_language_unset(
+    standin: StandIn, standin_token: str, tones_audio: dict[str, Path]
+) -> None:
+    standin.mistral = True
+    with (
+        make(standin, standin_token, diarize=True) as backend,
+        pytest.raises(UnsupportedOption, match="leave language unset"),
+    ):
+        backend.transcribe(tones_audio["flac"], TranscriptionOptions(language="en"))
+    assert len(standin.requests) == 1
+
+
+def test_a_server_that_ignores_diarize_gives_text_and_a_warning(
+    standin: StandIn,
+    standin_token: str,
+    tones_audio: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    answer = {"text": "a", "duration": 1.0, "segments": [{"start": 0.0, "end": 1.0, "text": "a"}]}
+    monkeypatch.setattr(standin, "openai", lambda *_args: (200, answer))
+    with make(standin, standin_token, diarize=True) as backend:
+        result = backend.transcribe(tones_audio["flac"], TranscriptionOptions())
+        backend.transcribe(tones_audio["flac"], TranscriptionOptions())
+    assert result.text == "a" and result.speakers == ()
+    warnings = [r for r in caplog.records if "speaker_id" in r.getMessage()]
+    assert len(warnings) == 1  # once per backend, not once per chunk
+
+
+def test_diarize_refuses_translation_before_sending(
+    standin: StandIn, standin_token: str, tones_audio: dict[str, Path]
+) -> None:
+    with (
+        make(standin, standin_token, diarize=True) as backend,
+        pytest.raises(UnsupportedOption, match="diarize"),
+    ):
+        backend.transcribe(tones_audio["flac"], TranscriptionOptions(task="translate"))
+    assert standin.requests == []
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"diarize": "yes"}, "diarize"),
+        ({"diarize": 1}, "diarize"),
+        ({"diarize": True, "response_format": "json"}, "response_format"),
+    ],
+)
+def test_diarize_option_is_validated(options: dict[str, object], named: str) -> None:
+    with pytest.raises(InvalidOption, match=named):
+        OpenAIBackend(base_url="http://127.0.0.1:9/v1", **options)

@@ -13,7 +13,7 @@ import soundfile
 
 from ..results import InferenceStatus, Segment, TranscriptionResult, Word
 from .base import AudioPath
-from .errors import BackendNotConfigured, BadAudio, InvalidOption
+from .errors import BackendNotConfigured, BadAudio, InvalidOption, UnsupportedOption
 from .http import Files, FormData, HTTPSpeechBackend
 from .options import TranscriptionOptions
 
@@ -60,6 +60,8 @@ LANGUAGE_CODES: dict[str, str] = {
 _FORMAT_REFUSALS = ("response_format", "verbose_json", "verbose json")
 # ... and that mean "no timestamp granularities together with language" (Mistral's variant).
 _GRANULARITY_REFUSALS = ("timestamp_granularities", "granularit", "timestamp")
+# ... and that mean "no diarization here" (OpenAI: "Unrecognized request argument: diarize").
+_DIARIZE_REFUSALS = ("diariz",)
 
 
 def language_code(value: Any) -> str | None:
@@ -77,6 +79,15 @@ def _mentions(text: str, words: tuple[str, ...]) -> bool:
     return any(word in lowered for word in words)
 
 
+def _speaker(item: dict[str, Any]) -> str | None:
+    # Mistral names it speaker_id (a string such as "speaker_1"); other servers say speaker,
+    # some as a number. Read whichever is given, so a server that labels unasked is kept too.
+    value = item.get("speaker_id", item.get("speaker"))
+    if value is None or isinstance(value, bool) or str(value).strip() == "":
+        return None
+    return str(value).strip()
+
+
 class OpenAIBackend(HTTPSpeechBackend):
     """``POST {base_url}/audio/transcriptions`` (or ``/audio/translations``), OpenAI's shape.
 
@@ -86,9 +97,16 @@ class OpenAIBackend(HTTPSpeechBackend):
     refuses timestamp granularities together with ``language`` (Mistral's), retries once
     without granularities and remembers that too.
 
+    With ``diarize=True`` it asks for speakers as Mistral's API does (``diarize=true`` with
+    ``timestamp_granularities[]=segment``, which diarization needs) and reads each segment's
+    ``speaker_id`` into ``Segment.speaker``. Nothing is dropped silently: a server that
+    refuses diarize, verbose_json or granularities while diarizing fails with UnsupportedOption
+    naming the option.
+
     Options: api_key or token (else OPENAI_API_KEY; none needed for a self-hosted server),
     base_url, model (default whisper-1, which fits the default base_url), response_format
-    (verbose_json or json), and the HTTP options of the deepinfra backend.
+    (verbose_json or json), diarize (default False), and the HTTP options of the deepinfra
+    backend.
     """
 
     name: ClassVar[str] = "openai"
@@ -97,15 +115,28 @@ class OpenAIBackend(HTTPSpeechBackend):
     default_model: ClassVar[str] = "whisper-1"
     token_env: ClassVar[str | None] = "OPENAI_API_KEY"
     token_options: ClassVar[tuple[str, ...]] = ("api_key", "token")
-    known_options: ClassVar[frozenset[str]] = HTTPSpeechBackend.known_options | {"response_format"}
+    known_options: ClassVar[frozenset[str]] = HTTPSpeechBackend.known_options | {
+        "response_format",
+        "diarize",
+    }
 
     def __init__(self, **options: Any) -> None:
         response_format = options.get("response_format", "verbose_json")
         if response_format not in ("verbose_json", "json"):
             raise InvalidOption("response_format", response_format, "verbose_json or json")
+        diarize = options.get("diarize", False)
+        if not isinstance(diarize, bool):
+            raise InvalidOption("diarize", diarize, "True or False")
+        if diarize and response_format != "verbose_json":
+            # Speakers come on segments, which a plain json answer does not have.
+            raise InvalidOption(
+                "response_format", response_format, "verbose_json when diarize is on"
+            )
         super().__init__(**options)
         self._verbose: bool = response_format == "verbose_json"
         self._granularities_with_language = True
+        self.diarize: bool = diarize
+        self._warned_no_speakers = False
 
     @property
     def verbose(self) -> bool:
@@ -133,6 +164,14 @@ class OpenAIBackend(HTTPSpeechBackend):
             return {"Accept": "application/json"}, []
         return {"Authorization": f"Bearer {token}", "Accept": "application/json"}, [token]
 
+    def check_options(self, options: TranscriptionOptions) -> None:
+        super().check_options(options)
+        if self.diarize and options.task == "translate":
+            raise UnsupportedOption(
+                "The openai backend's diarize option works only with task=transcribe: "
+                "the translations endpoint gives no segments to label with speakers."
+            )
+
     def _path(self, options: TranscriptionOptions) -> str:
         return "/audio/translations" if options.task == "translate" else "/audio/transcriptions"
 
@@ -146,7 +185,11 @@ class OpenAIBackend(HTTPSpeechBackend):
             form["prompt"] = options.initial_prompt
         form["temperature"] = repr(float(options.temperature))
         form["response_format"] = "verbose_json" if self._verbose else "json"
-        if (
+        if self.diarize and not translating:
+            # Mistral labels segments only, and refuses diarize without segment timestamps.
+            form["diarize"] = "true"
+            form["timestamp_granularities[]"] = ["segment"]
+        elif (
             self._verbose
             and not translating
             and (self._granularities_with_language or not options.language)
@@ -154,9 +197,33 @@ class OpenAIBackend(HTTPSpeechBackend):
             form["timestamp_granularities[]"] = ["segment", "word"]
         return form
 
+    def _diarize_refused(self, exc: BadAudio, what: str) -> UnsupportedOption:
+        return UnsupportedOption(
+            f"{self.base_url} refuses {what} (HTTP {exc.status_code}: {exc.body_excerpt}); "
+            "turn the openai backend's diarize option off for this server"
+        )
+
     def _fallback(self, exc: BadAudio, options: TranscriptionOptions) -> bool:
         """Adapts this instance to a server that refused what we asked; False: a real refusal."""
         if exc.status_code not in (400, 422):
+            return False
+        if self.diarize:
+            # Each fallback below would drop the speakers asked for: say so instead.
+            if _mentions(exc.body_excerpt, _DIARIZE_REFUSALS):
+                raise self._diarize_refused(exc, "the diarize option") from None
+            if _mentions(exc.body_excerpt, _FORMAT_REFUSALS):
+                raise self._diarize_refused(
+                    exc, "verbose_json, which the diarize option needs"
+                ) from None
+            if _mentions(exc.body_excerpt, _GRANULARITY_REFUSALS):
+                hint = (
+                    " together with language (leave language unset to diarize)"
+                    if options.language
+                    else ""
+                )
+                raise self._diarize_refused(
+                    exc, f"timestamp_granularities{hint}, which the diarize option needs"
+                ) from None
             return False
         if self._verbose and _mentions(exc.body_excerpt, _FORMAT_REFUSALS):
             logger.info("%s refuses verbose_json; asking for json (no times)", self.base_url)
@@ -232,6 +299,7 @@ class OpenAIBackend(HTTPSpeechBackend):
                 start=float(item["start"]),
                 end=float(item["end"]),
                 text=str(item.get("text", "")).strip(),
+                speaker=_speaker(item),
             )
             for index, item in enumerate(data.get("segments") or ())
         )
@@ -240,9 +308,23 @@ class OpenAIBackend(HTTPSpeechBackend):
                 start=float(item["start"]),
                 end=float(item["end"]),
                 text=str(item.get("word", item.get("text", ""))).strip(),
+                speaker=_speaker(item),
             )
             for item in data.get("words") or ()
         )
+        if (
+            self.diarize
+            and segments
+            and all(s.speaker is None for s in segments)
+            and not self._warned_no_speakers
+        ):
+            # A server that ignores unknown fields: the text is good, the speakers never came.
+            self._warned_no_speakers = True
+            logger.warning(
+                "%s answered a diarize request without speaker_id on its segments; "
+                "this server does not seem to diarize",
+                self.base_url,
+            )
         if options.task == "translate":
             language: str | None = "en"
         else:

@@ -10,6 +10,7 @@ import html
 import json
 import random
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -584,3 +585,165 @@ def test_module_exports() -> None:
         "make_cues",
         "Cue",
     }
+
+
+# -- speakers ------------------------------------------------------------------------------
+
+
+def spoken_by(*turns: tuple[float, float, str, str | None]) -> TranscriptionResult:
+    """A result of segments (start, end, text, speaker)."""
+    segments = tuple(Segment(i, s, e, t, who) for i, (s, e, t, who) in enumerate(turns))
+    end = max((e for _, e, _, _ in turns), default=0.0)
+    return TranscriptionResult(
+        text=" ".join(t for _, _, t, _ in turns),
+        segments=segments,
+        language="en",
+        duration=end,
+        input_length_ms=round(end * 1000),
+    )
+
+
+@pytest.mark.parametrize(
+    ("label", "shown"),
+    [
+        ("0", "Speaker 1"),
+        ("1", "Speaker 2"),
+        ("speaker_0", "Speaker 1"),
+        ("speaker_1", "Speaker 2"),
+        ("SPEAKER_00", "Speaker 1"),
+        ("spk-2", "Speaker 3"),
+        (" speaker_3 ", "Speaker 4"),
+        ("Alice", "Alice"),
+        ("Speaker 1", "Speaker 1"),  # already written for people: never shifted again
+        ("speaker_x", "speaker_x"),
+        ("Dr. Who\n", "Dr. Who"),
+    ],
+)
+def test_speaker_labels_read_as_a_person_counts(label: str, shown: str) -> None:
+    assert formats.speaker_label(label) == shown
+
+
+def test_vtt_cues_of_a_speaker_are_voice_spans() -> None:
+    long_turn = " ".join(LOREM) + "."
+    result = spoken_by(
+        (0.0, 2.0, "Hello there.", "speaker_0"),
+        (2.5, 16.0, long_turn, "speaker_1"),
+        (17.0, 18.0, "Right.", None),
+        (19.0, 20.0, "Bye.", "Alice"),
+    )
+    captions = webvtt.from_string(to_vtt(result))
+    cues = make_cues(result)
+    assert len(captions) == len(cues) > 4  # the long turn takes several cues
+    assert [c.voice for c in captions] == [
+        {"speaker_0": "Speaker 1", "speaker_1": "Speaker 2", "Alice": "Alice", None: None}[
+            cue.speaker
+        ]
+        for cue in cues
+    ]
+    assert captions[0].text == "Hello there."
+    assert captions[0].raw_text == "<v Speaker 1>Hello there."
+    # Every cue of the long turn is its voice, and its words are all there, in order.
+    turn = [c for c in captions if c.voice == "Speaker 2"]
+    assert " ".join(c.text.replace("\n", " ") for c in turn) == long_turn
+    assert [c.text for c in captions if c.voice is None] == ["Right."]
+
+
+def test_vtt_voice_names_are_escaped() -> None:
+    vtt = to_vtt(spoken_by((0.0, 1.0, "Hi.", "Tom & <Jerry>")))
+    (caption,) = webvtt.from_string(vtt)
+    assert caption.voice is not None and html.unescape(caption.voice) == "Tom & <Jerry>"
+    assert caption.text == "Hi."
+    assert "<Jerry>" not in vtt
+
+
+def test_srt_prefixes_the_speaker_where_it_changes() -> None:
+    long_turn = " ".join(LOREM) + "."
+    result = spoken_by(
+        (0.0, 2.0, "Hello there.", "speaker_0"),
+        (2.5, 16.0, long_turn, "speaker_1"),
+        (16.5, 17.5, "Indeed.", "speaker_1"),
+        (18.0, 19.0, "Yes.", "speaker_0"),
+    )
+    subs = pysrt.from_string(to_srt(result))
+    texts = [s.text for s in subs]
+    assert texts[0] == "Speaker 1: Hello there."
+    assert texts[1].startswith("Speaker 2: the quick brown")
+    assert not any(t.startswith("Speaker") for t in texts[2:-1])  # the same turn goes on
+    assert texts[-2] == "Indeed."
+    assert texts[-1] == "Speaker 1: Yes."
+    # The prefix was laid out with the line: no line grows past the limit for it.
+    assert all(width(line) <= 42 for s in subs for line in s.text.splitlines())
+    words = " ".join(t.replace("\n", " ") for t in texts)
+    assert words.replace("Speaker 2: ", "").count("quick brown fox") == 1
+
+
+def test_a_cue_never_mixes_two_speakers() -> None:
+    # One segment, two speakers by the words' own labels (a service that diarizes words).
+    text = "Is it ready? Yes, it is."
+    words = tuple(
+        replace(w, speaker="A" if k < 3 else "B") for k, w in enumerate(timed_words(text, 1.0))
+    )
+    result = result_of((1.0, words[-1].end, text), words=words)
+    cues = make_cues(result)
+    assert [(c.speaker, c.text) for c in cues] == [("A", "Is it ready?"), ("B", "Yes, it is.")]
+    assert cues[0].end <= cues[1].start
+    assert cues[1].start == pytest.approx(words[3].start, abs=0.002)
+    # Without segments, the words alone are cut the same way.
+    only_words = TranscriptionResult(text=text, words=words, duration=5.0)
+    assert [c.speaker for c in make_cues(only_words)] == ["A", "B"]
+
+
+def test_random_results_with_speakers_keep_one_speaker_per_cue() -> None:
+    rng = random.Random(99)
+    for _ in range(60):
+        plain = random_result(rng)
+        speakers = ["speaker_0", "speaker_1", None]
+        segments = tuple(replace(s, speaker=rng.choice(speakers)) for s in plain.segments)
+        words = tuple(replace(w, speaker=rng.choice(speakers[:2])) for w in plain.words)
+        result = replace(plain, segments=segments, words=words)
+        for cues in (make_cues(result), make_cues(result, speaker_prefixes=True)):
+            assert_readable(cues)
+            assert tokens_of(cues) == tokens_of(make_cues(plain))
+        subs = pysrt.from_string(to_srt(result))
+        assert len(subs) == len(cues)
+        for line in (line for sub in subs for line in sub.text.splitlines()):
+            # Only a line of one word a line long can grow past the limit by its prefix.
+            prefix, _, rest = line.partition(": ")
+            assert width(line) <= 42 or (prefix.startswith("Speaker") and " " not in rest)
+        captions = webvtt.from_string(to_vtt(result))
+        assert [c.voice for c in captions] == [
+            None if c.speaker is None else formats.speaker_label(c.speaker)
+            for c in make_cues(result)
+        ]
+
+
+def test_txt_starts_a_paragraph_with_the_speaker_where_it_changes() -> None:
+    result = spoken_by(
+        (0.0, 2.0, "Good morning.", "speaker_0"),
+        (2.2, 4.0, "Today we talk about bees.", "speaker_0"),
+        (4.1, 5.0, "Bees?", "speaker_1"),
+        (9.0, 11.0, "Yes, bees.", "speaker_1"),
+        (11.1, 12.0, "Oh.", None),
+    )
+    assert to_txt(result) == (
+        "Speaker 1: Good morning. Today we talk about bees.\n\n"
+        "Speaker 2: Bees?\n\n"
+        "Yes, bees.\n\n"  # a long pause, the same speaker: no new prefix
+        "Oh.\n"
+    )
+
+
+def test_json_names_speakers_only_where_known() -> None:
+    result = spoken_by((0.0, 1.0, "Hi.", "speaker_0"), (1.0, 2.0, "Ho.", None))
+    segments = json.loads(to_json(result))["segments"]
+    assert segments[0]["speaker"] == "speaker_0"  # the service's label, not the shown name
+    assert "speaker" not in segments[1]
+
+
+def test_results_without_speakers_show_none() -> None:
+    rng = random.Random(3)
+    for _ in range(20):
+        result = random_result(rng)
+        assert all(c.speaker is None for c in make_cues(result))
+        assert "<v " not in to_vtt(result)
+        assert make_cues(result, speaker_prefixes=True) == make_cues(result)

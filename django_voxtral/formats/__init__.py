@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ..results import TranscriptionResult
 from .cues import Cue, make_cues
+from .speakers import speaker_label
 from .timecode import format_timestamp, to_ms
 from .writers import to_json, to_srt, to_txt, to_vtt
 
@@ -20,6 +21,7 @@ __all__ = [
     "format_timestamp",
     "make_cues",
     "render",
+    "speaker_label",
     "to_json",
     "to_ms",
     "to_srt",

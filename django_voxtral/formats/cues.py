@@ -9,11 +9,12 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 
 from ..results import TranscriptionResult, Word
-from .text import Unit, clean, join_texts, join_units, match_key, units
+from .speakers import turn_prefix
+from .text import Unit, clean, join_texts, join_units, match_key, units, width
 from .timecode import to_ms
 
 # A pause this long inside a segment is where a cue should end (and must not be spanned).
@@ -28,6 +29,8 @@ class Cue:
     start: float
     end: float
     lines: tuple[str, ...]
+    #: Who says the cue (the result's label, not yet as shown); a cue never has two speakers.
+    speaker: str | None = None
 
     @property
     def text(self) -> str:
@@ -51,6 +54,7 @@ class _Timed:
     unit: Unit
     start: int  # ms
     end: int  # ms
+    speaker: str | None = None  # the speaker of the word the unit was matched to
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +65,7 @@ class _Span:
     end: float
     text: str
     words: tuple[Word, ...]
+    speaker: str | None = None
 
 
 def make_cues(
@@ -70,6 +75,7 @@ def make_cues(
     max_lines: int = 2,
     max_seconds: float = 7.0,
     min_seconds: float = 0.8,
+    speaker_prefixes: bool = False,
 ) -> list[Cue]:
     """Lays the result out as subtitle cues, in order and never overlapping.
 
@@ -82,6 +88,10 @@ def make_cues(
     balanced and break at spaces, inside a word only when the word alone is longer than a line.
     A cue lasts at least ``min_seconds`` unless the next cue starts sooner. A result without
     segments is laid out from its words, or else its text over its whole duration.
+
+    Each cue has one speaker (or none): a segment whose words name different speakers is cut
+    where the speaker changes. With ``speaker_prefixes``, the first line of each speaker's turn
+    keeps room for the ``Speaker 1: `` prefix that SRT writes there.
     """
     if max_chars_per_line < 2:
         raise ValueError(f"max_chars_per_line must be 2 or more, not {max_chars_per_line}")
@@ -99,13 +109,42 @@ def make_cues(
         max_ms=max(to_ms(max_seconds), 1),
         min_ms=max(to_ms(min_seconds), 1),
     )
-    raw: list[tuple[int, int, tuple[str, ...]]] = []
+    raw: list[_Raw] = []
+    previous: str | None = None
     for span in _spans(result):
-        timed = _timed_units(span, layout.max_chars)
-        for a, b in _plan(timed, layout):
-            lines = _wrap([t.unit for t in timed[a:b]], layout.max_chars, layout.max_lines)
-            raw.append((timed[a].start, timed[b - 1].end, tuple(lines)))
+        for speaker, timed in _turns(_timed_units(span, layout.max_chars), span.speaker):
+            if speaker_prefixes and speaker is not None and speaker != previous:
+                # Room for the prefix on the turn's first line, so that line still fits.
+                first = timed[0]
+                room = width(turn_prefix(speaker))
+                timed[0] = replace(first, unit=replace(first.unit, width=first.unit.width + room))
+            previous = speaker
+            for a, b in _plan(timed, layout):
+                lines = _wrap([t.unit for t in timed[a:b]], layout.max_chars, layout.max_lines)
+                raw.append((timed[a].start, timed[b - 1].end, tuple(lines), speaker))
     return _settle(raw, layout)
+
+
+def _turns(timed: list[_Timed], speaker: str | None) -> list[tuple[str | None, list[_Timed]]]:
+    """The span's units cut where the speaker of their words changes, with each turn's speaker.
+
+    Units without a word of their own stay in the turn they are in; when the words name at most
+    one speaker, the span is one turn, of the segment's speaker if it has one.
+    """
+    if not timed:
+        return []
+    named = {t.speaker for t in timed if t.speaker is not None}
+    if len(named) <= 1:
+        return [(speaker or next(iter(named), None), timed)]
+    turns: list[tuple[str | None, list[_Timed]]] = []
+    for t in timed:
+        if not turns or (t.speaker is not None and t.speaker != turns[-1][0]):
+            if turns and turns[-1][0] is None:
+                turns[-1] = (t.speaker, turns[-1][1])  # the units before the first named word
+            else:
+                turns.append((t.speaker, []))
+        turns[-1][1].append(t)
+    return turns
 
 
 def _spans(result: TranscriptionResult) -> list[_Span]:
@@ -130,7 +169,7 @@ def _spans(result: TranscriptionResult) -> list[_Span]:
                 owned[k].append(word)
                 break
     return [
-        _Span(s.start, s.end, clean(s.text), tuple(ws))
+        _Span(s.start, s.end, clean(s.text), tuple(ws), s.speaker)
         for s, ws in zip(segments, owned, strict=True)
     ]
 
@@ -141,6 +180,7 @@ def _timed_units(span: _Span, max_chars: int) -> list[_Timed]:
     pieces = units(text, max_width=max_chars)
     keys: list[str] = []
     times: list[tuple[float, float]] = []
+    speakers: list[str | None] = []
     for word in span.words:
         word_text = clean(word.text)
         length = max(len(word_text), 1)
@@ -150,6 +190,7 @@ def _timed_units(span: _Span, max_chars: int) -> list[_Timed]:
                 continue
             share = word.end - word.start
             keys.append(key)
+            speakers.append(word.speaker)
             times.append(
                 (
                     word.start + share * p.core_start / length,
@@ -157,11 +198,13 @@ def _timed_units(span: _Span, max_chars: int) -> list[_Timed]:
                 )
             )
     matched: dict[int, tuple[float, float]] = {}
+    said_by: dict[int, str | None] = {}
     if keys:
         matcher = SequenceMatcher(None, [match_key(p.text) for p in pieces], keys, autojunk=False)
         for block in matcher.get_matching_blocks():
             for k in range(block.size):
                 matched[block.a + k] = times[block.b + k]
+                said_by[block.a + k] = speakers[block.b + k]
     anchors: list[tuple[int, float]] = []
     for i in sorted(matched):
         t0, t1 = matched[i]
@@ -197,7 +240,7 @@ def _timed_units(span: _Span, max_chars: int) -> list[_Timed]:
             # Without a word's time, the span's edges belong to its first and last units.
             t0 = at(piece.start if i == 0 else piece.core_start)
             t1 = at(piece.end if i == len(pieces) - 1 else piece.core_end)
-        out.append(_Timed(piece, to_ms(t0), max(to_ms(t1), to_ms(t0))))
+        out.append(_Timed(piece, to_ms(t0), max(to_ms(t1), to_ms(t0)), said_by.get(i)))
     return out
 
 
@@ -308,16 +351,20 @@ def _wrap(pieces: Sequence[Unit], max_chars: int, max_lines: int) -> list[str]:
     return out
 
 
-def _settle(raw: list[tuple[int, int, tuple[str, ...]]], layout: _Layout) -> list[Cue]:
+# A cue before settling: start and end (ms), lines, speaker.
+_Raw = tuple[int, int, tuple[str, ...], str | None]
+
+
+def _settle(raw: list[_Raw], layout: _Layout) -> list[Cue]:
     """Orders cues and makes each last long enough, but never into the next or past the cap."""
     raw = sorted(raw, key=lambda c: c[0])
     cues: list[Cue] = []
     previous_end = 0
-    for k, (start, end, lines) in enumerate(raw):
+    for k, (start, end, lines, speaker) in enumerate(raw):
         start = max(start, previous_end)
         end = min(max(end, start + layout.min_ms), start + layout.max_ms)
         if k + 1 < len(raw) and raw[k + 1][0] > start:
             end = min(end, raw[k + 1][0])
-        cues.append(Cue(start / 1000, end / 1000, lines))
+        cues.append(Cue(start / 1000, end / 1000, lines, speaker))
         previous_end = end
     return cues

@@ -86,8 +86,8 @@ class SegmentInline(SegmentInlineBase):
 
     model = Segment
     formset = FirstSegmentsFormSet
-    fields = ("index", "start_time", "end_time", "text")
-    readonly_fields = ("index", "start_time", "end_time", "text")
+    fields = ("index", "start_time", "end_time", "speaker", "text")
+    readonly_fields = ("index", "start_time", "end_time", "speaker", "text")
     ordering = ("index",)
     extra = 0
     max_num = 0

@@ -27,6 +27,9 @@ from .results import (
     Segment as ResultSegment,
 )
 
+#: The longest speaker label kept (services give "speaker_0"; a person may type a name).
+SPEAKER_MAX_LENGTH = 100
+
 
 def upload_to(instance: Transcript, filename: str) -> str:
     from django.utils import timezone
@@ -193,9 +196,17 @@ class Transcript(models.Model):
         words: list[Word] = []
         # .all() (ordered by index in Meta) so a caller's prefetch_related("segments") is used.
         for seg in self.segments.all():
-            segments.append(ResultSegment(seg.index, seg.start, seg.end, seg.text))
+            segments.append(
+                ResultSegment(seg.index, seg.start, seg.end, seg.text, seg.speaker or None)
+            )
             words.extend(
-                Word(float(w["start"]), float(w["end"]), str(w["text"])) for w in seg.words or ()
+                Word(
+                    float(w["start"]),
+                    float(w["end"]),
+                    str(w["text"]),
+                    str(w["speaker"]) if w.get("speaker") is not None else None,
+                )
+                for w in seg.words or ()
             )
         duration = float(self.duration or 0.0)
         return TranscriptionResult(
@@ -225,7 +236,10 @@ _CONTRACT_STATUS: dict[str, str] = {
 
 
 class Segment(models.Model):
-    """A timed piece of a transcript; ``words`` holds its words' times if given."""
+    """A timed piece of a transcript; ``words`` holds its words' times if given.
+
+    ``speaker`` is the label the service gave (e.g. "speaker_0"), empty when unknown.
+    """
 
     transcript = models.ForeignKey(Transcript, on_delete=models.CASCADE, related_name="segments")
     index = models.PositiveIntegerField()
@@ -233,6 +247,7 @@ class Segment(models.Model):
     end = models.FloatField()
     text = models.TextField()
     words = models.JSONField(default=list, blank=True)
+    speaker = models.CharField(_("speaker"), max_length=SPEAKER_MAX_LENGTH, blank=True, default="")
 
     class Meta:
         ordering = ["transcript", "index"]

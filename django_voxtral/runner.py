@@ -21,7 +21,7 @@ from ffmpeg_bridge import MediaError
 from .backends.base import SpeechBackend
 from .backends.errors import SpeechError
 from .conf import get_backend, get_settings
-from .models import Segment, Transcript, TranscriptChunk
+from .models import SPEAKER_MAX_LENGTH, Segment, Transcript, TranscriptChunk
 from .pipeline import PipelineError, PipelineProgress, ProgressCallback, transcribe_media
 from .results import ChunkResult, TranscriptionResult, Word
 from .signals import transcript_failed, transcript_finished, transcript_started
@@ -183,6 +183,8 @@ def _segment_rows(transcript: Transcript, result: TranscriptionResult) -> Sequen
             end=seg.end,
             text=seg.text.strip(),
             words=[w.to_contract() for w in words],
+            # Cut rather than refused: PostgreSQL rejects a longer label and loses the result.
+            speaker=(seg.speaker or "")[:SPEAKER_MAX_LENGTH],
         )
         for i, (seg, words) in enumerate(
             zip(result.segments, words_by_segment(result), strict=True)

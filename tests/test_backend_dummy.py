@@ -139,3 +139,31 @@ def test_default_backend_follows_the_token(monkeypatch: pytest.MonkeyPatch) -> N
     assert default_backend_name() == "local"
     monkeypatch.setenv("DEEPINFRA_TOKEN", "x")
     assert default_backend_name() == "deepinfra"
+
+
+def test_speakers_option_gives_one_segment_per_speaker_in_turn(
+    tones_audio: dict[str, Path],
+) -> None:
+    backend = DummyBackend(text="one two three four five", speakers=["speaker_0", "speaker_1"])
+    result = backend.transcribe(tones_audio["flac"], TranscriptionOptions())
+    assert [(s.text, s.speaker) for s in result.segments] == [
+        ("one two three", "speaker_0"),
+        ("four five", "speaker_1"),
+    ]
+    assert [s.id for s in result.segments] == [0, 1]
+    assert result.segments[0].start == 0.0
+    assert result.segments[0].end == result.segments[1].start == result.words[3].start
+    assert result.segments[-1].end == pytest.approx(4.0)
+    assert result.speakers == ("speaker_0", "speaker_1")
+
+
+def test_more_speakers_than_words_gives_a_turn_per_word(tones_audio: dict[str, Path]) -> None:
+    backend = DummyBackend(text="hi there", speakers=["A", "B", "C"])
+    result = backend.transcribe(tones_audio["flac"], TranscriptionOptions())
+    assert [(s.text, s.speaker) for s in result.segments] == [("hi", "A"), ("there", "B")]
+
+
+@pytest.mark.parametrize("speakers", ["speaker_0", ["A", ""], [0, 1], 2])
+def test_speakers_option_must_be_labels(speakers: object) -> None:
+    with pytest.raises(BackendNotConfigured, match="speakers"):
+        DummyBackend(speakers=speakers)

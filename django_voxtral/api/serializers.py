@@ -21,7 +21,7 @@ DETAIL_VIEW = "django_voxtral:transcript-detail"
 class SegmentSerializer(serializers.ModelSerializer[Segment]):
     class Meta:
         model = Segment
-        fields = ("index", "start", "end", "text", "words")
+        fields = ("index", "start", "end", "text", "words", "speaker")
 
 
 class TranscriptSerializer(serializers.ModelSerializer[Transcript]):
@@ -165,6 +165,10 @@ class ContractWordSerializer(serializers.Serializer[Any]):
     start = serializers.FloatField()
     end = serializers.FloatField()
     text = serializers.CharField()
+    speaker = serializers.CharField(
+        required=False,
+        help_text="Who speaks, as the service labels it (e.g. speaker_0); only when known.",
+    )
 
 
 class ContractSegmentSerializer(ContractWordSerializer):

@@ -42,14 +42,24 @@ class DummyBackend(SpeechBackend):
     """Answers every request with ``text`` as one segment covering the whole audio.
 
     Options: ``text`` (default "dummy transcript"), ``language`` (used when the request names
-    none; default "en"), ``model``, ``price_per_minute``, ``error`` (a SpeechError to raise)
-    and ``fail_calls`` (raise ``error`` on this many calls of this instance, then answer; None:
-    always).
+    none; default "en"), ``model``, ``price_per_minute``, ``error`` (a SpeechError to raise),
+    ``fail_calls`` (raise ``error`` on this many calls of this instance, then answer; None:
+    always) and ``speakers`` (labels, e.g. ``["speaker_0", "speaker_1"]``: the text's words are
+    shared out in turn order into one segment per label, as a diarizing service answers).
     """
 
     name: ClassVar[str] = "dummy"
     known_options: ClassVar[frozenset[str]] = frozenset(
-        {"text", "language", "model", "price_per_minute", "error", "fail_calls", "base_url"}
+        {
+            "text",
+            "language",
+            "model",
+            "price_per_minute",
+            "error",
+            "fail_calls",
+            "base_url",
+            "speakers",
+        }
     )
 
     def __init__(self, **options: Any) -> None:
@@ -65,7 +75,16 @@ class DummyBackend(SpeechBackend):
                 "The dummy backend's error option must be a SpeechError instance, "
                 "e.g. ServiceUnavailable('down')."
             )
+        speakers = options.get("speakers", ())
+        if not isinstance(speakers, list | tuple) or not all(
+            isinstance(s, str) and s.strip() for s in speakers
+        ):
+            raise BackendNotConfigured(
+                "The dummy backend's speakers option must be a list of labels, "
+                "e.g. ['speaker_0', 'speaker_1']."
+            )
         super().__init__(**options)
+        self.speakers: tuple[str, ...] = tuple(s.strip() for s in speakers)
         self.text = str(options.get("text", "dummy transcript"))
         self.default_language = str(options.get("language", "en"))
         self.error: SpeechError | None = error
@@ -107,7 +126,10 @@ class DummyBackend(SpeechBackend):
                 Word(round(i * step, 3), round((i + 1) * step, 3), token)
                 for i, token in enumerate(tokens)
             ]
-        segments = (Segment(0, 0.0, duration, self.text),) if self.text and duration > 0 else ()
+        if self.speakers and words:
+            segments = _turns(words, self.speakers, duration)
+        else:
+            segments = (Segment(0, 0.0, duration, self.text),) if self.text and duration > 0 else ()
         cost = (self.price_per_minute or 0.0) * duration / 60
         return TranscriptionResult(
             text=self.text,
@@ -119,3 +141,20 @@ class DummyBackend(SpeechBackend):
             request_id=None,
             inference_status=InferenceStatus(status="succeeded", cost=round(cost, 10)),
         )
+
+
+def _turns(words: list[Word], speakers: tuple[str, ...], duration: float) -> tuple[Segment, ...]:
+    """The words in as many consecutive segments as there are speakers, one speaker each."""
+    count = min(len(speakers), len(words))
+    per_turn = -(-len(words) // count)  # ceiling: every speaker gets a turn until words run out
+    groups = [words[i : i + per_turn] for i in range(0, len(words), per_turn)]
+    return tuple(
+        Segment(
+            i,
+            0.0 if i == 0 else group[0].start,
+            duration if i == len(groups) - 1 else group[-1].end,
+            " ".join(w.text for w in group),
+            speakers[i],
+        )
+        for i, group in enumerate(groups)
+    )

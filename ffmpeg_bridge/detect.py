@@ -235,6 +235,8 @@ class SileroDetector:
         self._loudest_db = SILENCE_DB
         #: Gain (dB) given to each batch, for tests and tuning.
         self.gains: list[float] = []
+        #: Windows the model ran on (quiet stretches skip it).
+        self.windows_run = 0
         self._samples: Int16Array = np.zeros(0, dtype=np.int16)
         self._samples_start = 0  # absolute index of _samples[0]
         self._total = 0  # samples fed
@@ -258,6 +260,11 @@ class SileroDetector:
         if left > 0:
             self._decide(-(-left // WINDOW))
         return self._emit(eof=True)
+
+    @property
+    def held_samples(self) -> int:
+        """Samples kept for frames and windows not yet decided: never more than a batch or so."""
+        return len(self._samples)
 
     def _window_samples(self, count: int) -> FloatArray:
         lo = self._windows * WINDOW - self._samples_start
@@ -299,6 +306,7 @@ class SileroDetector:
                     None, {"input": inputs[i:j], "h": self._h, "c": self._c}
                 )
                 probs[i:j] = np.asarray(out, dtype=np.float32).reshape(-1)[: j - i]
+                self.windows_run += j - i
             i = j
         probs[quiet] = 0.0
         return probs

@@ -6,7 +6,7 @@ Never download media; everything is generated, small and reproducible (see tests
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -136,3 +136,43 @@ def many_minutes_video(media_dir: Path) -> tuple[Path, media.Layout]:
     out = media_dir / "many minutes.mp4"
     layout = media.make_long_media(out, 7 * 60, media_dir)
     return out, layout
+
+
+#: How far under the speech's level the backgrounds of `speech_over` are mixed, in dB.
+BED_BELOW_DB = {"pink": 15.0, "brown": 15.0, "white": 20.0, "chord": 18.0, "melody": 15.0}
+
+SpeechOver = Callable[[str | None], tuple[Path, media.Layout]]
+
+
+@pytest.fixture(scope="session")
+def speech_over(media_dir: Path) -> SpeechOver:
+    """The `speech_wav` sentences (pauses of 0.6-3 s) over a background: speech_over("pink"),
+    ("brown"), ("white"), ("chord") or ("melody"), BED_BELOW_DB under the speech; None for
+    digital silence. WAV, 22.05 kHz, ~27 s; made once per session."""
+    made: dict[str | None, tuple[Path, media.Layout]] = {}
+
+    def make(kind: str | None) -> tuple[Path, media.Layout]:
+        if kind not in made:
+            audio, layout = media.compose(SPEECH_TEXTS, SPEECH_GAPS, media_dir, lead=1.0, tail=1.5)
+            if kind is not None:
+                bed = media.background(kind, layout.duration, media_dir)
+                audio = media.mix(audio, layout, bed, BED_BELOW_DB[kind])
+            made[kind] = (media.write_wav(audio, media_dir / f"over {kind}.wav"), layout)
+        return made[kind]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def background_only(media_dir: Path) -> Callable[[str], Path]:
+    """20 s of one background alone (no speech) at -20 dBFS RMS: background_only("pink")."""
+    made: dict[str, Path] = {}
+
+    def make(kind: str) -> Path:
+        if kind not in made:
+            bed = media.background(kind, 20.0, media_dir)
+            bed = bed * np.float32(10 ** ((-20.0 - media.rms_db(bed)) / 20))
+            made[kind] = media.write_wav(bed, media_dir / f"only {kind}.wav")
+        return made[kind]
+
+    return make

@@ -5,16 +5,22 @@ Never assert on timings; expected times come from the layout the media was made 
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
 
-from ffmpeg_bridge import Chunk, probe, split
-from ffmpeg_bridge.plan import frame_energy_db
+from ffmpeg_bridge import Chunk, DetectorUnavailable, probe, split
+from ffmpeg_bridge.detect import SileroDetector
+from ffmpeg_bridge.plan import frame_energy_db, plan_chunks
 from tests import media
+from tests.data import JFK
+from tests.fixtures_media import SpeechOver
 
 RATE = 16000
 #: One 20 ms analysis frame, plus a little for AAC/MP3 smearing of onsets.
@@ -267,3 +273,120 @@ def test_a_caller_that_cancels_from_progress_leaves_no_file(
     with pytest.raises(Cancelled):
         split(speech_video, tmp_path, max_chunk_seconds=5, progress=progress)
     assert list(tmp_path.iterdir()) == []
+
+
+def spans_of(chunks: list[Chunk]) -> list[tuple[float, float]]:
+    return [(c.start, c.end) for c in chunks]
+
+
+@pytest.mark.parametrize("kind", ["pink", "brown", "chord", "melody"])
+def test_speech_over_noise_or_music_is_split_like_speech_over_silence(
+    speech_over: SpeechOver, kind: str, tmp_path: Path
+) -> None:
+    clean_dir, noisy_dir = tmp_path / "clean", tmp_path / "noisy"
+    clean_dir.mkdir()
+    noisy_dir.mkdir()
+    clean_path, layout = speech_over(None)
+    clean = split(clean_path, clean_dir, max_chunk_seconds=8)
+    noisy = split(speech_over(kind)[0], noisy_dir, max_chunk_seconds=8)
+    assert noisy.detector == "silero"
+    check_chunks(noisy, noisy_dir, layout.duration, 8)
+    assert len(noisy) == len(clean)
+    for (a_start, a_end), (b_start, b_end) in zip(spans_of(noisy), spans_of(clean), strict=True):
+        assert a_start == pytest.approx(b_start, abs=0.1)
+        assert a_end == pytest.approx(b_end, abs=0.1)
+    for start, end in layout.phrases:
+        assert covered(noisy, start, end) == pytest.approx(end - start, abs=0.01)
+    for a, b in itertools.pairwise(noisy):
+        assert in_a_gap(a.end, layout), a
+        assert in_a_gap(b.start, layout), b
+    for gap_start, gap_end in layout.gaps:
+        if gap_end - gap_start >= 2:
+            assert covered(noisy, gap_start, gap_end) < 0.8
+    sent = sum(c.duration for c in noisy)
+    assert sent == pytest.approx(sum(c.duration for c in clean), abs=0.3)
+    assert sent < 0.85 * layout.duration
+
+
+@pytest.mark.parametrize("kind", ["pink", "melody", "chord"])
+def test_noise_or_music_alone_gives_no_chunks(
+    background_only: Callable[[str], Path], kind: str, tmp_path: Path
+) -> None:
+    chunks = split(background_only(kind), tmp_path)
+    assert sum(c.duration for c in chunks) < 1.0
+    level = tmp_path / "level"
+    level.mkdir()
+    # What the loudness detector made of it: all of it is sent.
+    loud = split(background_only(kind), level, detector="level")
+    assert sum(c.duration for c in loud) > 15
+
+
+def test_the_level_detector_cuts_as_before(long_pause_audio: Path, tmp_path: Path) -> None:
+    samples = media.decode_16k(long_pause_audio)
+    expected = [(a / 50, b / 50) for a, b in plan_chunks(frame_energy_db(samples, 320), 30)]
+    chunks = split(long_pause_audio, tmp_path, detector="level")
+    assert chunks.detector == "level"
+    assert len(chunks) == len(expected)
+    for (start, end), (want_start, want_end) in zip(spans_of(chunks), expected, strict=True):
+        assert start == pytest.approx(want_start, abs=0.021)
+        assert end == pytest.approx(want_end, abs=0.021)
+
+
+def test_silero_is_the_default(long_pause_audio: Path, tmp_path: Path) -> None:
+    assert split(long_pause_audio, tmp_path).detector == "silero"
+
+
+def test_without_onnxruntime_silero_is_a_clear_error_and_auto_falls_back(
+    long_pause_audio: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "onnxruntime" else real(name, *args),
+    )
+    with pytest.raises(DetectorUnavailable, match=re.escape('pip install "django-voxtral[vad]"')):
+        split(long_pause_audio, tmp_path, detector="silero")
+    assert list(tmp_path.iterdir()) == []
+    chunks = split(long_pause_audio, tmp_path)
+    assert chunks.detector == "level"
+    assert len(chunks) == 3
+
+
+def test_a_missing_model_is_a_clear_error(long_pause_audio: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "gone.onnx"
+    with pytest.raises(DetectorUnavailable, match="gone"):
+        split(long_pause_audio, tmp_path, detector="silero", model_path=missing)
+    assert split(long_pause_audio, tmp_path, model_path=missing).detector == "level"
+
+
+def test_an_unknown_detector_is_refused(long_pause_audio: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="webrtc"):
+        split(long_pause_audio, tmp_path, detector="webrtc")
+
+
+@pytest.mark.parametrize("detector", ["silero", "level"])
+def test_each_detector_gives_the_same_chunks_every_time(
+    speech_over: SpeechOver, detector: str, tmp_path: Path
+) -> None:
+    path = speech_over("melody")[0]
+    runs = []
+    for name in ("one", "two"):
+        workdir = tmp_path / name
+        workdir.mkdir()
+        chunks = split(path, workdir, max_chunk_seconds=4, detector=detector)
+        runs.append([(c.index, c.start, c.end, c.path.read_bytes()) for c in chunks])
+    assert runs[0] == runs[1]
+    assert len(runs[0]) > 1
+
+
+def test_jfk_is_cut_between_words(tmp_path: Path) -> None:
+    chunks = split(JFK, tmp_path, max_chunk_seconds=5)
+    assert len(chunks) >= 3
+    _, mask = SileroDetector().feed(media.decode_16k(JFK))  # lags: the end is not needed
+    for chunk in chunks[:-1]:
+        frame = round(chunk.end * 50)
+        if frame < len(mask):
+            assert not mask[frame - 1 : frame + 1].any(), chunk
+    assert chunks[0].start == pytest.approx(0.3 - 0.25, abs=0.15)
+    assert chunks[-1].end == pytest.approx(10.5 + 0.25, abs=0.3)

@@ -16,15 +16,20 @@ import ffmpeg_bridge
 
 def main() -> None:
     path, fmt = sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "flac"
+    detector = sys.argv[3] if len(sys.argv) > 3 else "auto"
     with tempfile.TemporaryDirectory(prefix="bench-split-") as workdir:
         began = time.perf_counter()
-        chunks = ffmpeg_bridge.split(path, workdir, max_chunk_seconds=30, fmt=fmt)
+        chunks = ffmpeg_bridge.split(
+            path, workdir, max_chunk_seconds=30, fmt=fmt, detector=detector
+        )
         seconds = time.perf_counter() - began
         chunk_bytes = sum(c.path.stat().st_size for c in chunks)
+    # `python -m bench.split_peak FILE [FORMAT [DETECTOR]]`
     print(
         json.dumps(
             {
                 "seconds": seconds,
+                "detector": chunks.detector,
                 "chunks": len(chunks),
                 "audio_seconds": sum(c.end - c.start for c in chunks),
                 "chunk_bytes": chunk_bytes,

@@ -1,4 +1,4 @@
-"""Command line of the media floor: `python -m ffmpeg_bridge probe FILE` and `... split FILE OUT`.
+"""The media floor's command line: `python -m ffmpeg_bridge probe F`, `split F OUT`, `detector`.
 
 Never print a traceback for a user's mistake: one line on stderr and exit code 2.
 """
@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .detect import DETECTORS, detector_problems, speech_detector
 from .errors import MediaError
 from .probe import probe
 from .settings import CHUNK_FORMATS
@@ -32,7 +33,13 @@ def _parser() -> argparse.ArgumentParser:
     p_split.add_argument("outdir", type=Path)
     p_split.add_argument("--max-seconds", type=float, default=30.0, dest="max_seconds")
     p_split.add_argument("--format", choices=CHUNK_FORMATS, default="flac", dest="fmt")
+    p_split.add_argument("--detector", choices=DETECTORS, default="auto")
+    commands.add_parser("detector", help="print which speech detector split() uses, and why")
     return parser
+
+
+def _detector_report() -> dict[str, object]:
+    return {"auto": speech_detector("auto"), "silero_problems": detector_problems()}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,9 +47,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "probe":
             print(json.dumps(probe(args.file).to_dict(), indent=2))
+        elif args.command == "detector":
+            print(json.dumps(_detector_report(), indent=2))
         else:
             args.outdir.mkdir(parents=True, exist_ok=True)
-            chunks = split(args.file, args.outdir, max_chunk_seconds=args.max_seconds, fmt=args.fmt)
+            chunks = split(
+                args.file,
+                args.outdir,
+                max_chunk_seconds=args.max_seconds,
+                fmt=args.fmt,
+                detector=args.detector,
+            )
             print(json.dumps([chunk.to_dict() for chunk in chunks], indent=2))
     except (MediaError, ValueError, OSError) as exc:
         message = " ".join(str(exc).split())

@@ -24,6 +24,7 @@ from .plan import (
     LevelClassifier,
     SplitSettings,
     frame_energy_db,
+    runs,
 )
 
 #: What split(detector=...) accepts; "auto" is silero where it can run, else level.
@@ -226,15 +227,15 @@ class SileroDetector:
         self.silero = silero
         self._frame = settings.frame
         self._quiet_power = np.float32(10 ** (silero.quiet_db / 10))
-        self._h = np.zeros(_STATE_SHAPE, dtype=np.float32)
-        self._c = np.zeros(_STATE_SHAPE, dtype=np.float32)
+        self._h: FloatArray = np.zeros(_STATE_SHAPE, dtype=np.float32)
+        self._c: FloatArray = np.zeros(_STATE_SHAPE, dtype=np.float32)
         self._context = np.zeros(CONTEXT, dtype=np.float32)
         self._triggered = False
         self._quiet_run = 0
         self._levels = np.zeros(_LEVEL_BINS, dtype=np.int64)
         self._loudest_db = SILENCE_DB
-        #: Gain (dB) given to each batch, for tests and tuning.
-        self.gains: list[float] = []
+        #: Gain (dB) given to the latest batch, for tests and tuning.
+        self.gain_db = 0.0
         #: Windows the model ran on (quiet stretches skip it).
         self.windows_run = 0
         self._samples: Int16Array = np.zeros(0, dtype=np.int16)
@@ -284,32 +285,35 @@ class SileroDetector:
 
     def _probabilities(self, x: FloatArray) -> FloatArray:
         """Model output per window; quiet windows are 0, and long quiet ones skip the model."""
-        count = len(x)
         power = np.einsum("ij,ij->i", x, x) / np.float32(WINDOW)
         gain = np.float32(10 ** (self._gain_db(power) / 20))
         quiet = power * (gain * gain) < self._quiet_power
         context = np.concatenate((self._context[None, :], x[:-1, -CONTEXT:]))
         self._context = x[-1, -CONTEXT:].copy()
         inputs = np.ascontiguousarray(np.concatenate((context, x), axis=1) * gain)
-        skip = self._skipped(quiet)
-        probs = np.zeros(count, dtype=np.float32)
-        i = 0
-        while i < count:
-            j = i
-            while j < count and skip[j] == skip[i]:
-                j += 1
-            if skip[i]:
-                self._h = np.zeros(_STATE_SHAPE, dtype=np.float32)
-                self._c = np.zeros(_STATE_SHAPE, dtype=np.float32)
-            else:
-                out, self._h, self._c = self._session.run(
-                    None, {"input": inputs[i:j], "h": self._h, "c": self._c}
-                )
-                probs[i:j] = np.asarray(out, dtype=np.float32).reshape(-1)[: j - i]
-                self.windows_run += j - i
-            i = j
+        probs = self._run_model(inputs, self._skipped(quiet))
         probs[quiet] = 0.0
         return probs
+
+    def _run_model(self, inputs: FloatArray, skip: BoolArray) -> FloatArray:
+        """The model over each run of windows not skipped; a skipped run resets its state
+        (the state after long silence is a fresh stream's)."""
+        probs = np.zeros(len(inputs), dtype=np.float32)
+        if len(inputs) and skip[0]:
+            self._reset_state()
+        for start, end in runs(~skip):
+            out, self._h, self._c = self._session.run(
+                None, {"input": inputs[start:end], "h": self._h, "c": self._c}
+            )
+            probs[start:end] = np.asarray(out, dtype=np.float32).reshape(-1)[: end - start]
+            self.windows_run += end - start
+            if end < len(inputs):  # a skipped run follows
+                self._reset_state()
+        return probs
+
+    def _reset_state(self) -> None:
+        self._h = np.zeros(_STATE_SHAPE, dtype=np.float32)
+        self._c = np.zeros(_STATE_SHAPE, dtype=np.float32)
 
     def _gain_db(self, power: FloatArray) -> float:
         """The batch's gain, from the levels of all windows up to its end."""
@@ -324,7 +328,7 @@ class SileroDetector:
         s = self.silero
         gain = min(s.target_db - level, s.max_gain_db, s.headroom_db - self._loudest_db)
         gain = max(0.0, gain)
-        self.gains.append(gain)
+        self.gain_db = gain
         return gain
 
     def _skipped(self, quiet: BoolArray) -> BoolArray:

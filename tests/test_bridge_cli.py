@@ -93,3 +93,17 @@ def test_usage_errors_are_one_line(speech_wav: Path, tmp_path: Path) -> None:
         cli("split", str(speech_wav), str(tmp_path), "--max-seconds", "0")
     )
     assert "at least 1 second" in line
+
+
+def test_detector_says_what_auto_means() -> None:
+    done = cli("detector")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"auto": "silero", "silero_problems": []}
+
+
+def test_split_takes_a_detector(long_pause_audio: Path, tmp_path: Path) -> None:
+    done = cli("split", str(long_pause_audio), str(tmp_path / "out"), "--detector", "level")
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)) == 3
+    refused = cli("split", str(long_pause_audio), str(tmp_path / "out"), "--detector", "webrtc")
+    assert "invalid choice" in assert_one_line_failure(refused)

@@ -1,7 +1,7 @@
 """A local stand-in of DeepInfra's speech service: the real contract over real HTTP on 127.0.0.1.
 
 Never reach the network or pretend to understand speech it did not hear: answers are computed
-from the audio actually received (energy-detected speech regions, or pocketsphinx on request).
+from the audio actually received (energy-detected speech regions, or the offline Whisper engine).
 """
 
 from __future__ import annotations
@@ -205,7 +205,7 @@ class StandIn:
         self._state = _State()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self._sphinx: Any = None
+        self._whisper: Any = None
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -333,8 +333,8 @@ class StandIn:
             raise BadRequest(400, {"detail": f"could not decode the audio: {exc}"}) from None
         mono = samples.mean(axis=1)
         duration = round(mono.size / rate, 3) if rate else 0.0
-        if self.text_mode == "sphinx":
-            return self._sphinx_result(audio, filename, duration)
+        if self.text_mode == "whisper":
+            return self._whisper_result(audio, filename, language, duration)
         segments: list[dict[str, Any]] = []
         words: list[dict[str, Any]] = []
         for index, (start, end) in enumerate(speech_regions(mono, int(rate))):
@@ -350,19 +350,21 @@ class StandIn:
             "duration": duration,
         }
 
-    def _sphinx_result(self, audio: bytes, filename: str | None, duration: float) -> dict[str, Any]:
+    def _whisper_result(
+        self, audio: bytes, filename: str | None, language: str | None, duration: float
+    ) -> dict[str, Any]:
         from django_voxtral.backends.local import LocalBackend
         from django_voxtral.backends.options import TranscriptionOptions
 
         with self._lock:
-            if self._sphinx is None:
-                self._sphinx = LocalBackend()
-            engine = self._sphinx
+            if self._whisper is None:
+                self._whisper = LocalBackend()
+            engine = self._whisper
         suffix = Path(filename or "audio.wav").suffix or ".wav"
         with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
             handle.write(audio)
             handle.flush()
-            result = engine.transcribe(handle.name, TranscriptionOptions(language="en"))
+            result = engine.transcribe(handle.name, TranscriptionOptions(language=language or None))
         contract = result.to_contract()
         return {k: contract[k] for k in ("text", "segments", "words")} | {"duration": duration}
 
@@ -626,7 +628,7 @@ def _serve(argv: Iterable[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per answer")
     parser.add_argument("--token", default="standin-token", help="'' to accept any request")
-    parser.add_argument("--text", choices=("energy", "sphinx"), default="energy")
+    parser.add_argument("--text", choices=("energy", "whisper"), default="energy")
     parser.add_argument("--vllm", action="store_true", help="refuse verbose_json as vLLM does")
     args = parser.parse_args(list(argv) if argv is not None else None)
     server = StandIn(

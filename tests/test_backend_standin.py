@@ -115,14 +115,14 @@ def test_speech_regions_of_tones(tones_audio: dict[str, Path]) -> None:
     assert [round(t, 1) for r in regions for t in r] == [0.5, 1.5, 2.5, 3.0]
 
 
-def test_sphinx_mode_answers_real_words(
+def test_whisper_mode_answers_real_words(
     standin: StandIn, standin_token: str, tmp_path: Path
 ) -> None:
-    pytest.importorskip("pocketsphinx")
+    pytest.importorskip("faster_whisper")
     data, rate = soundfile.read(str(JFK), always_2d=True)
     piece = tmp_path / "fellow.flac"
     soundfile.write(str(piece), data[: int(rate * 2.5)], rate)  # "and so my fellow americans"
-    standin.text_mode = "sphinx"
+    standin.text_mode = "whisper"
     answer = post(standin, standin_token, piece).json()
     assert "fellow" in answer["text"]
     assert answer["words"] and answer["words"][0]["start"] < answer["words"][-1]["end"]

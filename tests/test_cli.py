@@ -16,9 +16,9 @@ import pytest
 import webvtt
 
 from django_voxtral import cli
-from tests.data import JFK
 from django_voxtral.cli import ProgressBar, main
 from django_voxtral.pipeline import PipelineProgress
+from tests.data import JFK
 from tests.standin import StandIn
 
 VOXTRAL = [sys.executable, "-m", "django_voxtral.cli"]
@@ -105,7 +105,7 @@ def jfk() -> Path:
     [
         (["transcribe", "/nonexistent/file.mp4"], "does not exist"),
         (["transcribe", "/etc/hostname", "--backend", "dummy"], "not an audio or video file"),
-        (["transcribe", "{jfk}", "--backend", "local", "--task", "translate"], "cannot translate"),
+        (["transcribe", "{jfk}", "--backend", "local", "--model", "/nonexistent"], "model folder"),
         (["transcribe", "{jfk}", "--backend", "dummy", "--language", "xx"], "language"),
         (["transcribe", "{jfk}", "--backend", "deepinfra"], "DEEPINFRA_TOKEN"),
         (["transcribe", "{jfk}", "--backend", "dummy", "--concurrency", "0"], "concurrency"),

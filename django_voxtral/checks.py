@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 
-from ffmpeg_bridge import CHUNK_FORMATS
+from ffmpeg_bridge import CHUNK_FORMATS, DETECTORS, detector_problems
 
 from .backends.errors import SpeechError
 from .conf import get_backend, get_settings
@@ -131,9 +131,49 @@ def check_chunk_format(**kwargs: Any) -> list[checks.CheckMessage]:
     ]
 
 
+def check_speech_detector(**kwargs: Any) -> list[checks.CheckMessage]:
+    """Which detector finds speech: an error when the one named cannot run, a warning when
+    "auto" falls back to loudness (which sends speech over noise or music whole)."""
+    name = get_settings().speech_detector
+    if name not in DETECTORS:
+        return [
+            checks.Error(
+                f"VOXTRAL['SPEECH_DETECTOR'] is {name!r}; it is one of {', '.join(DETECTORS)}.",
+                hint="Use auto (the default): the Silero detector where onnxruntime is "
+                "installed, else loudness.",
+                id="django_voxtral.E008",
+            )
+        ]
+    if name == "level":
+        return []
+    problems = detector_problems()
+    if not problems:
+        return []
+    if name == "silero":
+        return [
+            checks.Error(
+                f"VOXTRAL['SPEECH_DETECTOR'] is 'silero', which cannot run here: "
+                f"{'; '.join(problems)}.",
+                hint='pip install "django-voxtral[vad]", or set SPEECH_DETECTOR to "level".',
+                id="django_voxtral.E008",
+            )
+        ]
+    return [
+        checks.Warning(
+            "Speech is found by loudness, not by the Silero detector "
+            f"({'; '.join(problems)}): speech over noise or music is sent whole, and so are "
+            "quiet stretches without speech.",
+            hint='pip install "django-voxtral[vad]" (onnxruntime), or set '
+            'VOXTRAL["SPEECH_DETECTOR"] = "level" to choose loudness knowingly.',
+            id="django_voxtral.W002",
+        )
+    ]
+
+
 def register() -> None:
     checks.register(check_ffmpeg, TAG)
     checks.register(check_backends, TAG)
     checks.register(check_hooks, TAG)
     checks.register(check_task_backend, TAG)
     checks.register(check_chunk_format, TAG)
+    checks.register(check_speech_detector, TAG)

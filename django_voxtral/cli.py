@@ -12,7 +12,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TextIO
 
-from ffmpeg_bridge import CHUNK_FORMATS, MediaError
+from ffmpeg_bridge import CHUNK_FORMATS, DETECTORS, MediaError
 
 from .backends import BACKEND_ALIASES, default_backend_name, load_backend
 from .backends.errors import SpeechError
@@ -68,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=CHUNK_FORMATS,
         default="flac",
         help="how chunks are sent: flac (lossless, default), wav, or mp3 (smallest)",
+    )
+    t.add_argument(
+        "--detector",
+        choices=DETECTORS,
+        default="auto",
+        help="how speech is found: silero (a neural voice detector), level (loudness), or "
+        "auto (silero where onnxruntime is installed; the default)",
     )
     return parser
 
@@ -132,6 +139,7 @@ def _transcribe(args: argparse.Namespace) -> int:
                 max_chunk_seconds=args.chunk_seconds,
                 concurrency=args.concurrency,
                 chunk_format=args.chunk_format,
+                detector=args.detector,
                 progress=bar,
             )
         finally:

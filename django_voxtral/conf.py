@@ -22,6 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "CONCURRENCY": 8,
     "MAX_MEDIA_SECONDS": 4 * 3600,
     "CHUNK_FORMAT": "flac",  # how chunks are sent: flac (lossless), wav, or mp3 (smallest)
+    "SPEECH_DETECTOR": "auto",  # how speech is found: silero, level (loudness), or auto
     "MAX_UPLOAD_SIZE": 1024 * 1024 * 1024,  # bytes: 1 GiB
     "UPLOAD_TO": "voxtral/%Y/%m/",
     "TASK_BACKEND": "default",  # the django.tasks backend alias that runs transcripts
@@ -57,6 +58,7 @@ class VoxtralSettings:
     concurrency: int
     max_media_seconds: float
     chunk_format: str
+    speech_detector: str
     max_upload_size: int
     upload_to: str
     task_backend: str
@@ -74,6 +76,7 @@ class VoxtralSettings:
             "concurrency": self.concurrency,
             "max_media_seconds": self.max_media_seconds,
             "chunk_format": self.chunk_format,
+            "detector": self.speech_detector,
         }
 
     def backend_settings(self, alias: str | None = None) -> BackendSettings:
@@ -127,6 +130,7 @@ def _read() -> VoxtralSettings:
         concurrency=int(merged["CONCURRENCY"]),
         max_media_seconds=float(merged["MAX_MEDIA_SECONDS"]),
         chunk_format=str(merged["CHUNK_FORMAT"]),
+        speech_detector=str(merged["SPEECH_DETECTOR"]),
         max_upload_size=int(merged["MAX_UPLOAD_SIZE"]),
         upload_to=str(merged["UPLOAD_TO"]),
         task_backend=str(merged["TASK_BACKEND"]),

@@ -91,6 +91,7 @@ def transcribe_media(
     done_chunks: Iterable[ChunkResult] = (),
     max_media_seconds: float | None = None,
     chunk_format: str = "flac",
+    detector: str = "auto",
 ) -> TranscriptionResult:
     """Transcribes any audio or video file into one result in the media's own timeline.
 
@@ -98,7 +99,8 @@ def transcribe_media(
     caller can store it; ``done_chunks`` are results stored by an earlier, interrupted run:
     a chunk with the same index and times is not sent again. Raises the media floor's errors
     (not a media file, no audio, too long), the backend's errors for invalid options, and
-    ChunkFailed when a chunk still fails after its retries.
+    ChunkFailed when a chunk still fails after its retries. ``detector`` is how the split finds
+    speech (see ffmpeg_bridge.split): only chunks with speech in them are sent.
     """
     options = options or TranscriptionOptions()
     if concurrency < 1:
@@ -116,6 +118,7 @@ def transcribe_media(
             workdir,
             max_chunk_seconds=max_chunk_seconds,
             fmt=chunk_format,
+            detector=detector,
             progress=lambda f: report(PipelineProgress("splitting", SPLIT_SHARE * f)),
             max_media_seconds=max_media_seconds,
             info=info,

@@ -20,6 +20,7 @@ from django.urls import reverse
 
 from django_voxtral.backends import dummy
 from django_voxtral.models import Transcript, TranscriptChunk
+from tests.django_settings import TONES_ARE_SPEECH
 from tests.test_admin_transcripts import make, tone_wav
 from tests.testapp.queue import dummy_queue
 
@@ -111,7 +112,7 @@ def test_translate_makes_new_transcripts_of_the_same_media(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     source = make("talk.wav", segments=((0, 1, "bonjour"),), language="fr", owner=admin_user)
-    offline = make("offline.wav", backend="local")
+    offline = make("offline.wav", backend="english_only")
     already = make("english.wav", task=Transcript.Task.TRANSLATE)
     _, messages = act(
         admin_client,
@@ -160,6 +161,7 @@ def test_retry_failed_does_not_send_stored_chunks_again(
 ) -> None:
     """A failed run saved its first chunks; the retry sends only the rest."""
     settings.VOXTRAL = {
+        **TONES_ARE_SPEECH,
         "BACKENDS": {"default": {"BACKEND": "dummy"}},
         "MAX_CHUNK_SECONDS": 1,
     }

@@ -22,6 +22,7 @@ from django_voxtral import hooks
 from django_voxtral.admin import make_transcribe_action
 from django_voxtral.admin_mixins import Estimate, format_money, plan_transcription, resolve_hook
 from django_voxtral.models import Transcript
+from tests.django_settings import TONES_ARE_SPEECH
 from tests.testapp.models import Clip
 from tests.testapp.queue import dummy_queue
 
@@ -54,10 +55,11 @@ def fast_passwords(settings: Any) -> None:
 @pytest.fixture
 def priced(settings: Any) -> None:
     settings.VOXTRAL = {
+        **TONES_ARE_SPEECH,
         "BACKENDS": {
             "default": {"BACKEND": "dummy", "OPTIONS": {"price_per_minute": PRICE}},
             "local": {"BACKEND": "local"},
-        }
+        },
     }
 
 

@@ -249,7 +249,7 @@ def test_add_form_refuses_what_the_backend_cannot_do(admin_client: Client) -> No
         reverse("admin:django_voxtral_transcript_add"),
         {
             "media": upload,
-            "backend": "local",
+            "backend": "english_only",
             "task": "translate",
             "language": "",
             "temperature": "0",

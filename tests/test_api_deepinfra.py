@@ -24,6 +24,7 @@ from django_voxtral.backends import dummy, load_backend
 from django_voxtral.backends.errors import ServiceError, ServiceUnavailable
 from django_voxtral.backends.options import TranscriptionOptions
 from django_voxtral.models import Transcript
+from tests.django_settings import TONES_ARE_SPEECH
 from tests.fixtures_api import tone
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -52,6 +53,7 @@ def _fresh(settings: Any) -> Iterator[None]:
     cache.clear()
     dummy.clear_outbox()
     settings.VOXTRAL = {
+        **TONES_ARE_SPEECH,
         **settings.VOXTRAL,
         "BACKENDS": {
             **settings.VOXTRAL["BACKENDS"],
@@ -177,7 +179,7 @@ def test_not_done_in_time_answers_202_with_request_id(
     api: APIClient, voice_mp3: Path, settings: Any
 ) -> None:
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
-    settings.VOXTRAL = {**settings.VOXTRAL, "SYNC_TIMEOUT": 0}
+    settings.VOXTRAL = {**TONES_ARE_SPEECH, **settings.VOXTRAL, "SYNC_TIMEOUT": 0}
 
     response = infer(api, voice_mp3)
 
@@ -232,7 +234,7 @@ class Receiver:
 
 @pytest.fixture
 def receiver(settings: Any) -> Iterator[Receiver]:
-    settings.VOXTRAL = {**settings.VOXTRAL, "WEBHOOK_ALLOW_PRIVATE": True}
+    settings.VOXTRAL = {**TONES_ARE_SPEECH, **settings.VOXTRAL, "WEBHOOK_ALLOW_PRIVATE": True}
     server = Receiver()
     yield server
     server.close()
@@ -319,7 +321,7 @@ def test_works_with_atomic_requests(
 ) -> None:
     # The endpoint waits for its transcript, so it must commit the row before the request ends.
     monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", True)
-    settings.VOXTRAL = {**settings.VOXTRAL, "SYNC_TIMEOUT": 20}
+    settings.VOXTRAL = {**TONES_ARE_SPEECH, **settings.VOXTRAL, "SYNC_TIMEOUT": 20}
     response = infer(api, voice_mp3)
     assert response.status_code == 200, response.content
     assert response.json()["inference_status"]["status"] == "succeeded"
@@ -329,7 +331,7 @@ def test_our_backend_reports_a_queued_answer_instead_of_an_empty_result(
     live_server: Any, token: str, voice_mp3: Path, settings: Any
 ) -> None:
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
-    settings.VOXTRAL = {**settings.VOXTRAL, "SYNC_TIMEOUT": 0}
+    settings.VOXTRAL = {**TONES_ARE_SPEECH, **settings.VOXTRAL, "SYNC_TIMEOUT": 0}
     with (
         load_backend("deepinfra", base_url=live_server.url, token=token, model=MODEL) as backend,
         pytest.raises(ServiceError, match="status 'queued'") as caught,

@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from django_voxtral.models import Transcript
+from tests.django_settings import TONES_ARE_SPEECH
 from tests.fixtures_api import client_for, tone
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +27,7 @@ def wav(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 @pytest.fixture
 def api(alice: Any, settings: Any) -> APIClient:
     """alice's client, answering a server error as a response (so a 500 fails the test)."""
-    settings.VOXTRAL = {**settings.VOXTRAL, "SYNC_TIMEOUT": 0}
+    settings.VOXTRAL = {**TONES_ARE_SPEECH, **settings.VOXTRAL, "SYNC_TIMEOUT": 0}
     cache.clear()
     return client_for(alice, raise_request_exception=False)
 

@@ -22,6 +22,7 @@ from django_voxtral.api.compat_openai import LANGUAGE_NAMES
 from django_voxtral.backends import dummy
 from django_voxtral.backends.options import LANGUAGES
 from django_voxtral.models import Transcript
+from tests.django_settings import TONES_ARE_SPEECH
 from tests.fixtures_api import tone
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,6 +38,7 @@ def _fresh(settings: Any) -> Iterator[None]:
     cache.clear()
     dummy.clear_outbox()
     settings.VOXTRAL = {
+        **TONES_ARE_SPEECH,
         **settings.VOXTRAL,
         "BACKENDS": {
             **settings.VOXTRAL["BACKENDS"],
@@ -214,7 +216,7 @@ def test_missing_file_and_missing_key(api: APIClient, client: Any) -> None:
 
 
 def test_too_large_is_413(api: APIClient, speech_like: Path, settings: Any) -> None:
-    settings.VOXTRAL = {**settings.VOXTRAL, "MAX_UPLOAD_SIZE": 1000}
+    settings.VOXTRAL = {**TONES_ARE_SPEECH, **settings.VOXTRAL, "MAX_UPLOAD_SIZE": 1000}
     response = post(api, speech_like, model="whisper-1")
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "upload_too_large"

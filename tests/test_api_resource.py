@@ -19,6 +19,7 @@ from rest_framework.test import APIClient
 from django_voxtral.api import views
 from django_voxtral.backends import dummy
 from django_voxtral.models import Transcript
+from tests.django_settings import TONES_ARE_SPEECH
 from tests.fixtures_api import client_for, tone
 
 pytestmark = pytest.mark.django_db
@@ -170,7 +171,7 @@ def test_unknown_backend_is_400(api: APIClient, tone_wav: Path) -> None:
 
 
 def test_option_the_backend_cannot_do_is_400(api: APIClient, tone_wav: Path) -> None:
-    response = upload(api, tone_wav, backend="local", task="translate")
+    response = upload(api, tone_wav, backend="english_only", task="translate")
     assert response.status_code == 400
     assert response.json()["code"] == "unsupported_option"
     assert Transcript.objects.count() == 0
@@ -206,7 +207,7 @@ def test_video_without_audio_is_400(api: APIClient, video_without_audio: Path) -
 
 
 def test_too_long_media_is_400(api: APIClient, tone_wav: Path, settings: Any) -> None:
-    settings.VOXTRAL = {**settings.VOXTRAL, "MAX_MEDIA_SECONDS": 1}
+    settings.VOXTRAL = {**TONES_ARE_SPEECH, **settings.VOXTRAL, "MAX_MEDIA_SECONDS": 1}
     response = upload(api, tone_wav)
     assert response.status_code == 400
     assert response.json()["code"] == "media_too_long"
@@ -226,7 +227,7 @@ def test_upload_over_size_limit_is_413_streamed(
     api: APIClient, tone_wav: Path, settings: Any
 ) -> None:
     # Small enough that the file itself, not the declared length, trips the limit.
-    settings.VOXTRAL = {**settings.VOXTRAL, "MAX_UPLOAD_SIZE": 10_000}
+    settings.VOXTRAL = {**TONES_ARE_SPEECH, **settings.VOXTRAL, "MAX_UPLOAD_SIZE": 10_000}
     response = upload(api, tone_wav)
     assert response.status_code == 413
     assert response.json()["code"] == "upload_too_large"
@@ -237,7 +238,7 @@ def test_upload_over_size_limit_is_413_streamed(
 def test_declared_length_over_limit_is_413_up_front(
     api: APIClient, tone_wav: Path, settings: Any
 ) -> None:
-    settings.VOXTRAL = {**settings.VOXTRAL, "MAX_UPLOAD_SIZE": 10_000}
+    settings.VOXTRAL = {**TONES_ARE_SPEECH, **settings.VOXTRAL, "MAX_UPLOAD_SIZE": 10_000}
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     response = upload(api, tone_wav)
     assert response.status_code == 413
@@ -263,7 +264,7 @@ def test_uploads_are_streamed_to_disk(
 
 
 def test_uploads_are_throttled(api: APIClient, tone_wav: Path, settings: Any) -> None:
-    settings.VOXTRAL = {**settings.VOXTRAL, "UPLOAD_THROTTLE_RATE": "2/minute"}
+    settings.VOXTRAL = {**TONES_ARE_SPEECH, **settings.VOXTRAL, "UPLOAD_THROTTLE_RATE": "2/minute"}
     assert upload(api, tone_wav).status_code == 202
     assert upload(api, tone_wav).status_code == 202
     response = upload(api, tone_wav)

@@ -17,6 +17,7 @@ import pytest
 
 from django_voxtral import webhooks
 from django_voxtral.webhooks import WebhookURLRejected, check_webhook_url, send
+from tests.django_settings import TONES_ARE_SPEECH
 
 
 @pytest.mark.parametrize(
@@ -104,9 +105,9 @@ def test_every_resolved_address_must_be_public(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_setting_allows_private_addresses(settings: Any) -> None:
-    settings.VOXTRAL = {**settings.VOXTRAL, "WEBHOOK_ALLOW_PRIVATE": True}
+    settings.VOXTRAL = {**TONES_ARE_SPEECH, **settings.VOXTRAL, "WEBHOOK_ALLOW_PRIVATE": True}
     assert check_webhook_url("http://127.0.0.1:8000/h").host == "127.0.0.1"
-    settings.VOXTRAL = {**settings.VOXTRAL, "WEBHOOK_ALLOW_PRIVATE": False}
+    settings.VOXTRAL = {**TONES_ARE_SPEECH, **settings.VOXTRAL, "WEBHOOK_ALLOW_PRIVATE": False}
     with pytest.raises(WebhookURLRejected):
         check_webhook_url("http://127.0.0.1:8000/h")
 
@@ -149,7 +150,7 @@ class Server:
 
 @pytest.fixture
 def allow_private(settings: Any) -> Iterator[None]:
-    settings.VOXTRAL = {**settings.VOXTRAL, "WEBHOOK_ALLOW_PRIVATE": True}
+    settings.VOXTRAL = {**TONES_ARE_SPEECH, **settings.VOXTRAL, "WEBHOOK_ALLOW_PRIVATE": True}
     yield
 
 
@@ -168,7 +169,7 @@ def test_send_does_not_follow_redirects(allow_private: None) -> None:
 def test_send_rechecks_the_url_when_sending(settings: Any) -> None:
     receiver = Server()
     try:
-        settings.VOXTRAL = {**settings.VOXTRAL, "WEBHOOK_ALLOW_PRIVATE": False}
+        settings.VOXTRAL = {**TONES_ARE_SPEECH, **settings.VOXTRAL, "WEBHOOK_ALLOW_PRIVATE": False}
         assert send(receiver.url, {"request_id": "r2"}) is False
         assert receiver.bodies == []
     finally:

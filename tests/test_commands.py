@@ -20,6 +20,7 @@ from django.core.management.base import CommandError
 from django_voxtral.backends.errors import AuthenticationFailed
 from django_voxtral.models import Transcript
 from tests import media
+from tests.django_settings import TONES_ARE_SPEECH
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +107,7 @@ def test_transcribe_refuses_bad_options_before_any_file(clips: dict[str, Path]) 
         Captured().run("transcribe", str(clips["tone"]), "--backend", "nope")
     with pytest.raises(CommandError, match="cannot translate"):
         Captured().run(
-            "transcribe", str(clips["tone"]), "--backend", "local", "--task", "translate"
+            "transcribe", str(clips["tone"]), "--backend", "english_only", "--task", "translate"
         )
 
 
@@ -154,9 +155,11 @@ def test_check_reports_each_part_ok() -> None:
     io_ = Captured()
     io_.run("voxtral_check")
     lines = io_.out.getvalue().splitlines()
-    assert [line.split()[0] for line in lines[:-1]] == ["OK"] * 6
+    # ffmpeg, ffprobe, the detector, then each backend of the test settings and its request.
+    assert [line.split()[0] for line in lines[:-1]] == ["OK"] * 9
     assert lines[0].startswith("OK    ffmpeg: ffmpeg version")
     assert lines[1].startswith("OK    ffprobe: ffprobe version")
+    assert lines[2] == "OK    speech detector: level (loudness), as VOXTRAL['SPEECH_DETECTOR'] says"
     assert any(line.startswith("OK    backend 'local' request: answered") for line in lines)
     assert lines[-1] == "All checks passed."
 
@@ -173,6 +176,7 @@ def test_check_offline_sends_nothing() -> None:
 
 def test_check_fails_on_a_rejected_token_and_a_broken_backend(settings: Any) -> None:
     settings.VOXTRAL = {
+        **TONES_ARE_SPEECH,
         "BACKENDS": {
             "default": {
                 "BACKEND": "dummy",
@@ -180,7 +184,7 @@ def test_check_fails_on_a_rejected_token_and_a_broken_backend(settings: Any) -> 
             },
             "broken": {"BACKEND": "no.such.Backend"},
             "bad_option": {"BACKEND": "dummy", "OPTIONS": {"colour": "blue"}},
-        }
+        },
     }
     io_ = Captured()
     with pytest.raises(CommandError, match="3 check"):

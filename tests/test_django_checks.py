@@ -5,6 +5,7 @@ Each test changes one setting and looks for the check's id.
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 import pytest
@@ -100,3 +101,37 @@ def test_unknown_chunk_format(settings: Any) -> None:
     assert "ogg" in messages[0].msg
     settings.VOXTRAL = {"CHUNK_FORMAT": "mp3"}
     assert checks.check_chunk_format() == []
+
+
+def test_speech_detector_default_is_silero_and_passes(settings: Any) -> None:
+    settings.VOXTRAL = {}
+    assert get_settings().pipeline_options()["detector"] == "auto"
+    assert checks.check_speech_detector() == []
+
+
+def test_speech_detector_unknown_name(settings: Any) -> None:
+    settings.VOXTRAL = {"SPEECH_DETECTOR": "ears"}
+    messages = checks.check_speech_detector()
+    assert ids(messages) == ["django_voxtral.E008"]
+    assert "auto, silero, level" in messages[0].msg
+
+
+def test_speech_detector_without_onnxruntime(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_find_spec = importlib.util.find_spec
+
+    def without_onnxruntime(name: str, *args: Any) -> Any:
+        return None if name == "onnxruntime" else real_find_spec(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", without_onnxruntime)
+    settings.VOXTRAL = {"SPEECH_DETECTOR": "auto"}
+    [warning] = checks.check_speech_detector()
+    assert warning.id == "django_voxtral.W002"
+    assert "loudness" in warning.msg and "onnxruntime" in warning.msg
+    settings.VOXTRAL = {"SPEECH_DETECTOR": "silero"}
+    [error] = checks.check_speech_detector()
+    assert error.id == "django_voxtral.E008"
+    assert "django-voxtral[vad]" in (error.hint or "")
+    settings.VOXTRAL = {"SPEECH_DETECTOR": "level"}
+    assert checks.check_speech_detector() == []

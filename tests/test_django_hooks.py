@@ -17,6 +17,7 @@ import django_voxtral
 from django_voxtral import hooks
 from django_voxtral.backends.errors import InvalidOption
 from django_voxtral.models import Transcript
+from tests.django_settings import TONES_ARE_SPEECH
 from tests.testapp.models import Clip
 
 pytestmark = pytest.mark.django_db
@@ -104,6 +105,7 @@ def test_register_checks_options_at_once() -> None:
 
 def test_declarative_setting_registers(settings: Any) -> None:
     settings.VOXTRAL = {
+        **TONES_ARE_SPEECH,
         "BACKENDS": {"default": {"BACKEND": "dummy"}},
         "MODELS": {"testapp.Clip": {"field": "file", "task": "translate"}},
     }

@@ -22,6 +22,7 @@ from django_voxtral.results import Segment, TranscriptionResult, Word
 from django_voxtral.runner import claim, run_transcript, words_by_segment
 from django_voxtral.signals import transcript_failed, transcript_finished, transcript_started
 from django_voxtral.tasks import enqueue
+from tests.django_settings import TONES_ARE_SPEECH
 
 pytestmark = pytest.mark.django_db
 
@@ -169,6 +170,7 @@ def test_a_failing_service_fails_the_transcript_naming_the_chunk(
     long_pause_audio: Path, outbox: Any, settings: Any, signals: Any
 ) -> None:
     settings.VOXTRAL = {
+        **TONES_ARE_SPEECH,
         "BACKENDS": {
             "default": {"BACKEND": "dummy", "OPTIONS": {"error": ServiceUnavailable("down")}}
         },

@@ -21,6 +21,7 @@ from django_voxtral.api.serializers import SegmentSerializer
 from django_voxtral.backends import dummy
 from django_voxtral.models import SPEAKER_MAX_LENGTH, Segment, Transcript
 from tests.data import JFK
+from tests.django_settings import TONES_ARE_SPEECH
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +39,7 @@ def _fresh() -> Iterator[None]:
 
 def use_dummy(settings: Any, **options: Any) -> None:
     settings.VOXTRAL = {
+        **TONES_ARE_SPEECH,
         **settings.VOXTRAL,
         "BACKENDS": {"default": {"BACKEND": "dummy", "OPTIONS": {"text": TEXT, **options}}},
         # The 11 s clip in one chunk: one answer of the dummy, so one set of turns.

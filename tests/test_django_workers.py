@@ -17,6 +17,7 @@ from django.db import transaction
 from django_voxtral.backends import dummy
 from django_voxtral.models import Transcript
 from django_voxtral.tasks import enqueue
+from tests.django_settings import TONES_ARE_SPEECH
 
 REDIS = ("127.0.0.1", 6379)
 
@@ -64,6 +65,7 @@ def test_rq_worker_on_redis_runs_a_transcript(long_pause_audio: Path, settings: 
         "default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["voxtral-test"]}
     }
     settings.VOXTRAL = {
+        **TONES_ARE_SPEECH,
         "BACKENDS": {"default": {"BACKEND": "dummy", "OPTIONS": {}}},
         "QUEUE_NAME": "voxtral-test",
     }

@@ -5,6 +5,7 @@ Uses the dummy backend (in memory) and the offline engine; HTTP backends are in 
 
 from __future__ import annotations
 
+import re
 import tempfile
 import threading
 from pathlib import Path
@@ -21,6 +22,7 @@ from django_voxtral.backends.options import TranscriptionOptions
 from django_voxtral.pipeline import ChunkFailed, PipelineProgress, transcribe_media
 from django_voxtral.results import ChunkResult, TranscriptionResult
 from tests import media
+from tests.testapp.backends import EnglishOnlyBackend
 
 
 @pytest.fixture(autouse=True)
@@ -122,9 +124,9 @@ def test_finished_chunks_are_handed_over_before_the_failure(long_pause_audio: Pa
 def test_options_are_checked_before_any_work(tmp_path: Path) -> None:
     missing = tmp_path / "not there.mp4"
     with pytest.raises(UnsupportedOption, match="translate"):
-        transcribe_media(missing, load_backend("local"), TranscriptionOptions(task="translate"))
+        transcribe_media(missing, EnglishOnlyBackend(), TranscriptionOptions(task="translate"))
     with pytest.raises(UnsupportedOption, match="fr"):
-        transcribe_media(missing, load_backend("local"), TranscriptionOptions(language="fr"))
+        transcribe_media(missing, EnglishOnlyBackend(), TranscriptionOptions(language="fr"))
 
 
 def test_media_errors_reach_the_caller(video_without_audio: Path, tmp_path: Path) -> None:
@@ -151,7 +153,7 @@ PLAIN = ("Please call me when you get home.", "I would like a cup of coffee.")
 
 @pytest.fixture(scope="module")
 def plain_speech_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """PLAIN spoken by espeak-ng (en-us+f3, which pocketsphinx follows best) 4 s apart, as MP4."""
+    """PLAIN spoken by espeak-ng (en-us+f3) 4 s apart, as MP4."""
     folder = tmp_path_factory.mktemp("plain")
     wav = folder / "plain.wav"
     media.ffmpeg(
@@ -175,9 +177,11 @@ def test_video_with_speech_through_the_offline_engine(plain_speech_video: Path) 
         result = transcribe_media(
             plain_speech_video, backend, TranscriptionOptions(language="en"), max_chunk_seconds=30
         )
-    reference = " ".join(PLAIN).lower().replace(".", "")
-    error_rate = jiwer.wer(reference, result.text.lower())
-    assert error_rate <= 0.5, (error_rate, result.text)
+    def words(text: str) -> str:
+        return " ".join(re.sub(r"[^a-z' ]+", " ", text.lower()).split())
+
+    error_rate = jiwer.wer(words(" ".join(PLAIN)), words(result.text))
+    assert error_rate <= 0.1, (error_rate, result.text)
     assert result.language == "en"
     # Two phrases 4 s apart: two chunks, and the second's words are shifted into the video's
     # timeline (after the pause), not left at the chunk's own zero.

@@ -1,4 +1,4 @@
-"""`manage.py voxtral_check`: ffmpeg found; each backend loads, is configured and answers.
+"""`manage.py voxtral_check`: ffmpeg found, which speech detector runs, each backend answers.
 
 Reports one OK/FAIL line per check and exits non-zero on any failure; never prints a token.
 """
@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import soundfile
 from django.core.management.base import BaseCommand, CommandError
+
+from ffmpeg_bridge import DETECTORS, detector_problems
 
 from ...backends.base import SpeechBackend
 from ...backends.errors import AuthenticationFailed, SpeechError
@@ -81,6 +83,7 @@ class Command(BaseCommand):
             ok, detail = tool_version(env, default)
             self.report(ok, default, detail)
         conf = get_settings()
+        self.check_detector(conf.speech_detector)
         aliases = [options["backend"]] if options["backend"] else list(conf.backends)
         with tempfile.TemporaryDirectory(prefix="voxtral-check-") as workdir:
             tone = write_tone(Path(workdir) / "tone.wav")
@@ -99,6 +102,26 @@ class Command(BaseCommand):
         else:
             self.failures += 1
             self.stdout.write(self.style.ERROR(f"FAIL  {label}: {detail}"))
+
+    def check_detector(self, name: str) -> None:
+        label = "speech detector"
+        if name not in DETECTORS:
+            self.report(False, label, f"{name!r} is not one of {', '.join(DETECTORS)}")
+            return
+        problems = [] if name == "level" else detector_problems()
+        if name == "level":
+            self.report(True, label, "level (loudness), as VOXTRAL['SPEECH_DETECTOR'] says")
+        elif not problems:
+            self.report(True, label, "silero (Silero VAD v6 with onnxruntime)")
+        elif name == "silero":
+            self.report(False, label, f"silero cannot run: {'; '.join(problems)}")
+        else:
+            # Works, but worse: a warning line, not a failure.
+            self.stdout.write(
+                self.style.WARNING(
+                    f"WARN  {label}: level (loudness), because {'; '.join(problems)}"
+                )
+            )
 
     def check_backend(self, alias: str, tone: Path, *, offline: bool) -> None:
         label = f"backend {alias!r}"

@@ -9,7 +9,9 @@ import argparse
 import datetime
 from pathlib import Path
 
+from . import offline as offline_bench
 from . import requests as request_bench
+from . import sent as sent_bench
 from . import split as split_bench
 from . import wer as wer_bench
 from .machine import describe
@@ -42,37 +44,15 @@ def main() -> None:
         "",
     ]
 
-    print("split: 10 and", long_minutes, "minutes ...", flush=True)
+    print("split: 10 and", long_minutes, "minutes, both detectors ...", flush=True)
     splits = [split_bench.measure(m) for m in sorted({10, long_minutes})]
-    lines += [
-        "## Split against ffmpeg's own segmenter",
-        "",
-        "A generated H.264/AAC video of speech with pauses (1 to 8 s). Baseline: "
-        "`ffmpeg -i X -map 0:a:0 -vn -ac 1 -ar 16000 -f segment -segment_time 30 out%05d.flac`. "
-        "Ours: `ffmpeg_bridge.split(X, dir)` (one decode, cuts at silences, long pauses "
-        "skipped, FLAC). Peak memory is the maximum resident size of the Python process and of "
-        "ffmpeg, each on its own.",
-        "",
-        "| media | baseline | split() | ratio (target on 60 min: <= 1.15) | chunks | Python peak | "
-        "ffmpeg peak (target: flat, <= 100 MB) |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for f in splits:
-        peak_ok = max(f.python_peak_mb, f.ffmpeg_peak_mb) <= 100
-        # The speed target is set on the 60-minute file; on shorter ones split()'s fixed cost
-        # (Python start, ffprobe) weighs more, and the row is there for the memory figures.
-        judged = f" ({verdict(f.ratio <= 1.15)})" if f.minutes >= 60 else ""
-        lines.append(
-            f"| {f.minutes} min | {f.baseline_s:.2f} s | {f.split_s:.2f} s | "
-            f"{f.ratio:.2f}{judged} | {f.chunks} | "
-            f"{f.python_peak_mb:.0f} MB | {f.ffmpeg_peak_mb:.0f} MB ({verdict(peak_ok)}) |"
-        )
+    level = split_bench.measure(long_minutes, detector="level")
+    lines += split_bench.report([*splits, level])
     longest = splits[-1]
     media_seconds = longest.minutes * 60
     sent_ratio = longest.audio_seconds / media_seconds
     lines += [
-        "",
-        "## What is sent",
+        "## What is sent, in bytes",
         "",
         f"On the {longest.minutes}-minute file (speech with pauses of 1, 2.5, 5 and 8 s in "
         "every minute): audio seconds sent per media second: "
@@ -107,6 +87,9 @@ def main() -> None:
         "",
     ]
 
+    print("seconds sent over silence, noise and music ...", flush=True)
+    lines += sent_bench.report(sent_bench.measure(10))
+
     print("requests: concurrency 1, 8, 16 ...", flush=True)
     runs = [request_bench.measure(long_minutes, c) for c in (1, 8, 16)]
     lines += [
@@ -126,21 +109,11 @@ def main() -> None:
         )
     lines.append("")
 
-    print("word error rate ...", flush=True)
-    wer = wer_bench.measure()
-    lines += [
-        "## Offline engine on the JFK clip",
-        "",
-        "pocketsphinx with the English model its wheel ships, on `../shared/media/jfk.flac` "
-        "against `jfk.txt`.",
-        "",
-        "| | word error rate |",
-        "| --- | --- |",
-        f"| whole clip | {wer.whole:.3f} |",
-        f"| chunked at 10 s ({wer.chunks} chunks) | {wer.chunked_10s:.3f} "
-        f"({'not worse: met' if wer.chunked_10s <= wer.whole else '**worse**'}) |",
-        "",
-    ]
+    print("offline engine: word error rate on JFK ...", flush=True)
+    lines += wer_bench.report(wer_bench.measure())
+
+    print("offline engine against faster-whisper's own transcribe ...", flush=True)
+    lines += offline_bench.report(offline_bench.measure())
 
     OUT.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))

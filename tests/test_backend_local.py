@@ -28,7 +28,10 @@ from django_voxtral.backends.local import (
     FALLBACK_TEMPERATURES,
     WHISPER_LANGUAGES,
     LocalBackend,
+    available_cores,
     convert,
+    default_cpu_threads,
+    default_workers,
     temperatures,
 )
 from django_voxtral.backends.options import LANGUAGES, TranscriptionOptions
@@ -291,7 +294,9 @@ def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "int8",
         5,
     )
-    assert local.cpu_threads >= 1
+    assert local.num_workers == default_workers(available_cores())
+    assert local.cpu_threads == default_cpu_threads(available_cores(), local.num_workers)
+    assert (default_workers(1), default_workers(2), default_cpu_threads(8, 2)) == (1, 2, 4)
     assert local.cache_dir == tmp_path / "django-voxtral" / "models"
     assert LocalBackend(device="cuda").compute_type == "default"
     monkeypatch.setenv(wm.CACHE_ENV, str(tmp_path / "elsewhere"))

@@ -138,7 +138,8 @@ class Packer:
 
     The first caller to find the engine idle runs the next window for everyone waiting (its
     own request may be in a later one); the others sleep until theirs is done. ``parallel``
-    windows run at once (1 by default: on a CPU one decoding already uses every core given).
+    windows run at once, each as full as the queue allows: measured, sharing the queue out
+    between idle workers gave half-full windows that were no faster and read worse.
     """
 
     def __init__(
@@ -206,13 +207,6 @@ class Packer:
         with self._changed:
             if not self._queue:  # another window took them all while this one gathered
                 return []
-            limit = self.window_seconds
-            idle = self.parallel - self._running
-            if idle > 0:
-                # Engines that are idle get their share: two half-full windows side by side
-                # finish sooner than a full one and an empty engine.
-                queued = sum(r.duration + self.gap_seconds for r in self._queue)
-                limit = min(limit, queued / (idle + 1))
             first = self._queue.pop(0)
             batch = [first]
             total = first.duration
@@ -221,7 +215,7 @@ class Packer:
                     if request.key != first.key:
                         continue
                     grown = total + self.gap_seconds + request.duration
-                    if grown > limit:
+                    if grown > self.window_seconds:
                         continue
                     batch.append(request)
                     self._queue.remove(request)

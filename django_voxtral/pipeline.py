@@ -173,36 +173,57 @@ def transcribe_media(
     return merged
 
 
+def packs(chunks: list[Chunk], backend: SpeechBackend) -> list[list[Chunk]]:
+    """The chunks grouped as the backend packs them (neighbours only; one each for a service
+    that bills per request): the grouping depends only on the chunks, never on timing."""
+    sizes = backend.pack_sizes([c.duration for c in chunks])
+    if sum(sizes) != len(chunks) or any(size < 1 for size in sizes):
+        raise ValueError(f"{backend!r}.pack_sizes() must cover the {len(chunks)} chunks in order")
+    groups: list[list[Chunk]] = []
+    at = 0
+    for size in sizes:
+        groups.append(chunks[at : at + size])
+        at += size
+    return groups
+
+
 def _send_concurrently(
     chunks: list[Chunk], backend: SpeechBackend, options: TranscriptionOptions, concurrency: int
 ) -> Generator[ChunkResult]:
     """Yields each chunk's result as it arrives, at most ``concurrency`` requests at once.
 
-    On the first failure no new chunk is started; chunks already in flight are still
+    A request is one chunk, or a pack of neighbouring chunks for a backend that packs them.
+    On the first failure no new request is started; those already in flight are still
     yielded (their results are paid for), then ChunkFailed is raised.
     """
     if not chunks:
         return
     failure: ChunkFailed | None = None
 
-    def send(chunk: Chunk) -> ChunkResult:
+    def send(group: list[Chunk]) -> list[ChunkResult]:
         try:
-            result = backend.transcribe(chunk.path, options)
+            if len(group) == 1:
+                answers = [backend.transcribe(group[0].path, options)]
+            else:
+                answers = backend.transcribe_many([c.path for c in group], options)
         except (SpeechError, OSError) as exc:
-            raise ChunkFailed(chunk, exc) from exc
-        return ChunkResult(chunk.index, chunk.start, chunk.end, result)
+            raise ChunkFailed(group[0], exc) from exc
+        return [
+            ChunkResult(chunk.index, chunk.start, chunk.end, answer)
+            for chunk, answer in zip(group, answers, strict=True)
+        ]
 
-    queue = iter(chunks)
+    queue = iter(packs(chunks, backend))
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="voxtral-chunk")
     try:
-        in_flight: set[Future[ChunkResult]] = set()
+        in_flight: set[Future[list[ChunkResult]]] = set()
 
         def fill() -> None:
             while failure is None and len(in_flight) < concurrency:
-                chunk = next(queue, None)
-                if chunk is None:
+                group = next(queue, None)
+                if group is None:
                     return
-                in_flight.add(pool.submit(send, chunk))
+                in_flight.add(pool.submit(send, group))
 
         fill()
         while in_flight:
@@ -210,11 +231,11 @@ def _send_concurrently(
             for future in finished:
                 in_flight.discard(future)
                 try:
-                    piece = future.result()
+                    pieces = future.result()
                 except ChunkFailed as exc:
                     failure = failure or exc
                     continue
-                yield piece
+                yield from pieces
             fill()
     finally:
         # Reached also when the caller stops early (its on_chunk raised): start nothing new.

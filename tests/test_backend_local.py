@@ -35,7 +35,14 @@ from django_voxtral.backends.local import (
     temperatures,
 )
 from django_voxtral.backends.options import LANGUAGES, TranscriptionOptions
-from django_voxtral.backends.packing import EngineSegment, EngineWord, layout, unpack
+from django_voxtral.backends.packing import (
+    EngineSegment,
+    EngineWord,
+    layout,
+    pack,
+    pack_sizes,
+    unpack,
+)
 from django_voxtral.backends.samples import read_samples, resample
 from django_voxtral.results import TranscriptionResult
 from tests.data import JFK, JFK_TEXT
@@ -192,6 +199,40 @@ def test_chunks_from_several_threads_read_as_one_by_one(
     for i, path in enumerate(paths):
         duration = soundfile.info(str(path)).duration
         assert all(0 <= w.start <= w.end <= duration for w in together[i].words)
+
+
+def test_chunks_packed_in_one_window_keep_their_own_words_and_repeat_exactly(
+    backend: LocalBackend, tmp_path: Path
+) -> None:
+    samples, _ = read_samples(JFK)
+    cuts = [0, round(3.2 * 16_000), round(7.0 * 16_000), samples.size]
+    paths = []
+    for i, (lo, hi) in enumerate(itertools.pairwise(cuts)):
+        paths.append(tmp_path / f"piece{i}.flac")
+        soundfile.write(str(paths[-1]), samples[lo:hi], 16_000)
+    assert backend.pack_sizes([3.2, 3.8, 4.0]) == [3]
+    options = TranscriptionOptions(language="en")
+    packed = backend.transcribe_many(paths, options)
+    # The same pack decodes the same way (runtimes differ; text, times and words must not).
+    again = backend.transcribe_many(paths, options)
+    assert [(r.text, r.segments, r.words) for r in again] == [
+        (r.text, r.segments, r.words) for r in packed
+    ]
+    reference = normalize(JFK_TEXT.read_text())
+    assert jiwer.wer(reference, normalize(" ".join(r.text for r in packed))) <= 0.05
+    for result, (lo, hi) in zip(packed, itertools.pairwise(cuts), strict=True):
+        assert result.text and result.language == "en"
+        assert all(0 <= w.start <= w.end <= (hi - lo) / 16_000 for w in result.words)
+
+
+def test_pack_sizes_fill_windows_with_neighbours_only() -> None:
+    assert pack_sizes([10.0, 10.0, 10.0, 5.0], window=29.5, gap=0.5) == [2, 2]
+    assert pack_sizes([29.0, 2.0, 3.0, 31.0, 1.0], window=29.5, gap=0.5) == [1, 2, 1, 1]
+    assert pack_sizes([3.0] * 4, window=0, gap=0.5) == [1, 1, 1, 1]
+    assert pack_sizes([], window=29.5) == []
+    joined, offsets = pack([np.ones(16_000, np.float32), np.ones(8_000, np.float32)], gap=0.5)
+    assert offsets == [0.0, 1.5] and joined.size == 16_000 + 8_000 + 8_000
+    assert not joined[16_000:24_000].any()
 
 
 def test_unreadable_file_is_bad_audio(backend: LocalBackend, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import tempfile
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -177,6 +178,7 @@ def test_video_with_speech_through_the_offline_engine(plain_speech_video: Path) 
         result = transcribe_media(
             plain_speech_video, backend, TranscriptionOptions(language="en"), max_chunk_seconds=30
         )
+
     def words(text: str) -> str:
         return " ".join(re.sub(r"[^a-z' ]+", " ", text.lower()).split())
 
@@ -266,3 +268,42 @@ def test_chunking_jfk_at_10_s_is_not_worse_than_whole() -> None:
     assert figures.chunks == 2
     assert figures.whole <= 0.35
     assert figures.chunked_10s <= figures.whole
+
+
+class PairingBackend(DummyBackend):
+    """Packs neighbouring chunks two by two, as an engine with a fixed window would."""
+
+    def __init__(self, **options: object) -> None:
+        super().__init__(**options)
+        self.packs: list[int] = []
+
+    def pack_sizes(self, durations: Sequence[float]) -> list[int]:
+        return [2] * (len(durations) // 2) + [1] * (len(durations) % 2)
+
+    def transcribe_many(
+        self, audios: Sequence[str | Path], options: TranscriptionOptions
+    ) -> list[TranscriptionResult]:
+        self.packs.append(len(audios))
+        return super().transcribe_many(audios, options)
+
+
+def test_packs_follow_the_backends_sizes_and_each_chunk_is_stored(long_pause_audio: Path) -> None:
+    backend = PairingBackend()
+    pieces: list[ChunkResult] = []
+    result = transcribe_media(long_pause_audio, backend, concurrency=4, on_chunk=pieces.append)
+    count = len(pieces)
+    assert count >= 3
+    assert backend.packs == [2] * (count // 2)  # single leftovers go through transcribe()
+    assert sorted(p.index for p in pieces) == list(range(count))
+    assert len(result.segments) == count
+
+
+def test_pack_sizes_that_do_not_cover_the_chunks_are_a_clear_error(
+    long_pause_audio: Path,
+) -> None:
+    class Broken(DummyBackend):
+        def pack_sizes(self, durations: Sequence[float]) -> list[int]:
+            return [1]
+
+    with pytest.raises(ValueError, match="pack_sizes"):
+        transcribe_media(long_pause_audio, Broken())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -67,6 +68,21 @@ class SpeechBackend(ABC):
     @abstractmethod
     def transcribe(self, audio: AudioPath, options: TranscriptionOptions) -> TranscriptionResult:
         """Transcribes one audio file (at most a few minutes: the pipeline sends chunks)."""
+
+    def pack_sizes(self, durations: Sequence[float]) -> list[int]:
+        """How the pipeline should group a file's consecutive chunks (of these durations) into
+        calls of ``transcribe_many``: the size of each group, in order. Default: one each.
+
+        A hosted service bills each chunk alike whatever the grouping; an engine that pays
+        for a fixed window (Whisper's 30 s) gains by packing short chunks together.
+        """
+        return [1] * len(durations)
+
+    def transcribe_many(
+        self, audios: Sequence[AudioPath], options: TranscriptionOptions
+    ) -> list[TranscriptionResult]:
+        """Neighbouring chunks of one media in one go: one result per file, in order."""
+        return [self.transcribe(audio, options) for audio in audios]
 
     async def atranscribe(
         self, audio: AudioPath, options: TranscriptionOptions

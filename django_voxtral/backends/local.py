@@ -10,18 +10,28 @@ import importlib.util
 import os
 import threading
 import time
-from collections.abc import Hashable, Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 from ..results import DroppedText, InferenceStatus, Segment, TranscriptionResult, Word
 from .base import AudioPath, SpeechBackend
 from .errors import BackendNotConfigured
 from .http import number_option
 from .options import LANGUAGES, TranscriptionOptions
-from .packing import WINDOW_SECONDS, Decoded, EngineSegment, EngineWord, Packer, Samples
-from .samples import read_samples, resample
+from .packing import (
+    GAP_SECONDS,
+    WINDOW_SECONDS,
+    Decoded,
+    EngineSegment,
+    EngineWord,
+    Samples,
+    pack,
+    pack_sizes,
+    unpack,
+)
+from .samples import SAMPLE_RATE, read_samples, resample
 from .whisper_models import (
     ModelSpec,
     cache_root,
@@ -71,9 +81,6 @@ _WHISPER_LANGUAGES = """
     so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo yue zh
 """
 WHISPER_LANGUAGES: frozenset[str] = frozenset(_WHISPER_LANGUAGES.split())
-
-
-_Key = tuple[str, str | None, str | None, float]
 
 
 def available_cores() -> int:
@@ -204,15 +211,16 @@ class LocalBackend(SpeechBackend):
     - ``cpu_threads``: threads of each worker; default: the cores this process may use,
       shared out between the workers (1 each on two cores: measured faster than 2 for one).
     - ``beam_size``: default 5, faster-whisper's.
-    - ``pack_seconds``: chunks that arrive together are packed, with half a second of silence
-      between them, into one Whisper window of at most this many seconds (default 29.5), and
-      the answer is split back by word times; Whisper pays for a whole 30 s window however
-      short the chunk. 0 sends each chunk alone. Packed chunks share the detected language.
+    - ``pack_seconds``: neighbouring chunks of a file are packed, with half a second of
+      silence between them, into one Whisper window of at most this many seconds (default
+      29.5), and the answer is split back by word times: Whisper pays for a whole 30 s
+      window however short the chunk. The packs depend only on the chunks' durations. 0
+      sends each chunk alone. Packed chunks share the detected language.
     - ``cache_dir``: where models are assembled or downloaded; default ``$VOXTRAL_MODEL_CACHE``,
       else ``$XDG_CACHE_HOME`` (or ``~/.cache``) ``/django-voxtral/models``.
 
-    One model per process and settings, shared by every instance; each backend runs at most
-    ``num_workers`` windows at once, and chunks waiting meanwhile are packed into the next.
+    One model per process and settings, shared by every instance and thread; it decodes
+    ``num_workers`` windows at once, and further calls wait their turn inside CTranslate2.
     """
 
     name: ClassVar[str] = "local"
@@ -279,9 +287,6 @@ class LocalBackend(SpeechBackend):
         )
         self._spec: ModelSpec | None = None
         self._spec_lock = threading.Lock()
-        self._packer = Packer(
-            self._run, window_seconds=self.pack_seconds, parallel=self.num_workers
-        )
 
     @property
     def model(self) -> str:
@@ -327,17 +332,15 @@ class LocalBackend(SpeechBackend):
             spec = self._spec
         return load_model(spec)
 
-    def _run(self, samples: Samples, key: Hashable) -> Decoded:
-        # The packer hands back the key transcribe() made: (task, language, prompt, temperature).
-        task, language, initial_prompt, temperature = cast(_Key, key)
+    def _run(self, samples: Samples, options: TranscriptionOptions) -> Decoded:
         model = self._model()
         engine_segments, info = model.transcribe(
             samples,
-            language=language,
-            task=task,
+            language=options.language or None,
+            task=options.task,
             beam_size=self.beam_size,
-            temperature=list(temperatures(temperature)),
-            initial_prompt=initial_prompt,
+            temperature=list(temperatures(options.temperature)),
+            initial_prompt=options.initial_prompt or None,
             # Words always: measured ~3 % more time, and the Django app stores them.
             word_timestamps=True,
             # Our splitter already found the speech, and the engine must not skip windows
@@ -349,24 +352,42 @@ class LocalBackend(SpeechBackend):
             condition_on_previous_text=False,
         )
         segments = from_engine(engine_segments)
-        return Decoded(segments, language or getattr(info, "language", None) or None)
+        return Decoded(segments, options.language or getattr(info, "language", None) or None)
+
+    def pack_sizes(self, durations: Sequence[float]) -> list[int]:
+        return pack_sizes(durations, self.pack_seconds, GAP_SECONDS)
 
     def transcribe(self, audio: AudioPath, options: TranscriptionOptions) -> TranscriptionResult:
+        return self.transcribe_many([audio], options)[0]
+
+    def transcribe_many(
+        self, audios: Sequence[AudioPath], options: TranscriptionOptions
+    ) -> list[TranscriptionResult]:
+        """The files decoded together in one window (the caller keeps them within
+        ``pack_seconds``, see pack_sizes), each answer in its own file's timeline."""
         self.check_options(options)
         started = time.monotonic()
-        samples, duration = read_samples(audio)
-        self._model()  # loaded (or its error raised) before the request waits in a window
-        if samples.size == 0:
-            return self._result(_Decoded((), (), ()), options.language, duration, started)
-        key: _Key = (
-            options.task,
-            options.language or None,
-            options.initial_prompt or None,
-            float(options.temperature),
-        )
-        segments, language = self._packer.transcribe(samples, duration, key)
-        decoded = convert(segments, duration)
-        return self._result(decoded, options.language or language, duration, started)
+        read = [read_samples(audio) for audio in audios]
+        voiced = [i for i, (samples, _) in enumerate(read) if samples.size]
+        pieces: dict[int, list[EngineSegment]] = {}
+        language = options.language or None
+        if voiced:
+            if len(voiced) == 1:
+                decoded = self._run(read[voiced[0]][0], options)
+                pieces[voiced[0]] = list(decoded.segments)
+            else:
+                joined, offsets = pack([read[i][0] for i in voiced])
+                decoded = self._run(joined, options)
+                durations = [read[i][0].size / SAMPLE_RATE for i in voiced]
+                for i, segments in zip(
+                    voiced, unpack(decoded.segments, offsets, durations), strict=True
+                ):
+                    pieces[i] = segments
+            language = decoded.language
+        return [
+            self._result(convert(pieces.get(i, []), duration), language, duration, started)
+            for i, (_, duration) in enumerate(read)
+        ]
 
     @staticmethod
     def _result(

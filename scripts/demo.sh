@@ -19,7 +19,7 @@ eval "$creds"   # sets user, password, token
 worker=$!
 trap 'kill $worker 2>/dev/null || true' EXIT INT TERM
 
-if [ -n "${DEEPINFRA_TOKEN:-}" ]; then engine="Voxtral on DeepInfra"; else engine="the offline engine (pocketsphinx)"; fi
+if [ -n "${DEEPINFRA_TOKEN:-}" ]; then engine="Voxtral on DeepInfra"; else engine="the offline engine (faster-whisper, Whisper base)"; fi
 cat <<MSG
 
 django-voxtral demo: transcripts by $engine, worker log in demo-output/worker.log

@@ -23,6 +23,7 @@ from django_voxtral.backends.options import TranscriptionOptions
 from django_voxtral.pipeline import ChunkFailed, PipelineProgress, transcribe_media
 from django_voxtral.results import ChunkResult, TranscriptionResult
 from tests import media
+from tests.data import JFK, JFK_TEXT
 from tests.testapp.backends import EnglishOnlyBackend
 
 
@@ -307,3 +308,38 @@ def test_pack_sizes_that_do_not_cover_the_chunks_are_a_clear_error(
 
     with pytest.raises(ValueError, match="pack_sizes"):
         transcribe_media(long_pause_audio, Broken())
+
+
+@pytest.fixture(scope="module")
+def jfk_between_music(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, float, float]:
+    """Twelve seconds of music, the JFK clip, twelve more seconds of music, as MP4 video."""
+    folder = tmp_path_factory.mktemp("music-jfk")
+    speech = media.decode_16k(JFK).astype(np.float32) / 32768
+    resampled = np.interp(
+        np.arange(round(len(speech) * media.RATE / 16000)) * 16000 / media.RATE,
+        np.arange(len(speech)),
+        speech,
+    ).astype(np.float32)
+    lead = 0.3 * media.music(12.0)
+    tail = 0.3 * media.music(12.0, "chord")
+    audio = np.concatenate([lead, resampled, tail])
+    wav = media.write_wav(audio, folder / "music jfk music.wav")
+    start = len(lead) / media.RATE
+    return media.encode_video(wav, folder / "music jfk music.mp4"), start, start + 11.0
+
+
+def test_long_music_stretches_give_no_text_through_the_offline_engine(
+    jfk_between_music: tuple[Path, float, float],
+) -> None:
+    import jiwer
+
+    path, speech_start, speech_end = jfk_between_music
+    with load_backend("local") as backend:
+        result = transcribe_media(path, backend, TranscriptionOptions())
+    words = " ".join(re.sub(r"[^a-z' ]+", " ", result.text.lower()).split())
+    reference = " ".join(JFK_TEXT.read_text().split())
+    assert jiwer.wer(reference, words) <= 0.05, result.text
+    assert result.language == "en"
+    assert result.segments
+    for segment in result.segments:
+        assert speech_start - 0.5 <= segment.start and segment.end <= speech_end + 0.5, segment

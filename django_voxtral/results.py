@@ -15,8 +15,11 @@ def _round_time(value: float) -> float:
     return round(float(value), 3)
 
 
-def _speaker(value: Any) -> str | None:
-    # Services give speaker ids as strings ("speaker_0") or numbers (0); None when unknown.
+def speaker_of(value: Any) -> str | None:
+    """A speaker label as a string; services give ids as strings ("speaker_0") or numbers (0).
+
+    None when unknown (missing, empty, or a boolean).
+    """
     if value is None or isinstance(value, bool) or str(value).strip() == "":
         return None
     return str(value).strip()
@@ -195,7 +198,7 @@ class TranscriptionResult:
                 start=float(s["start"]),
                 end=float(s["end"]),
                 text=str(s.get("text", "")),
-                speaker=_speaker(s.get("speaker")),
+                speaker=speaker_of(s.get("speaker")),
             )
             for i, s in enumerate(data.get("segments") or ())
         )
@@ -204,7 +207,7 @@ class TranscriptionResult:
                 start=float(w["start"]),
                 end=float(w["end"]),
                 text=str(w.get("text", w.get("word", ""))),
-                speaker=_speaker(w.get("speaker")),
+                speaker=speaker_of(w.get("speaker")),
             )
             for w in data.get("words") or ()
         )

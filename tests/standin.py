@@ -201,6 +201,9 @@ class StandIn:
         self.text_mode = text_mode
         self.vllm = vllm
         self.mistral = mistral
+        #: Segment ids the OpenAI-style answer marks as probably not speech, as Whisper does
+        #: (a high no_speech_prob with a low avg_logprob).
+        self.not_speech_segments: set[int] = set()
         self._lock = threading.Lock()
         self._state = _State()
         self._server: ThreadingHTTPServer | None = None
@@ -262,6 +265,7 @@ class StandIn:
         self.text_mode = "energy"
         self.vllm = False
         self.mistral = False
+        self.not_speech_segments = set()
 
     def inject(self, *faults: str | Fault, retry_after: str | float | None = None) -> None:
         """Queues faults, used one per request in order: "429", "503", "drop", "slow", ..."""
@@ -468,9 +472,9 @@ class StandIn:
                     "text": " " + s["text"],
                     "tokens": [],
                     "temperature": 0.0,
-                    "avg_logprob": -0.1,
+                    "avg_logprob": -1.4 if s["id"] in self.not_speech_segments else -0.1,
                     "compression_ratio": 1.0,
-                    "no_speech_prob": 0.0,
+                    "no_speech_prob": 0.9 if s["id"] in self.not_speech_segments else 0.0,
                 }
                 # Not real diarization: the loud stretches take turns between two speakers.
                 | ({"speaker_id": f"speaker_{s['id'] % 2}"} if diarize else {})

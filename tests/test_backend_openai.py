@@ -74,6 +74,23 @@ def test_verbose_json_is_converted_to_the_contract(
     assert result.input_length_ms == 4000
 
 
+def test_segments_the_server_marks_as_not_speech_are_dropped_and_listed(
+    standin: StandIn, standin_token: str, tones_audio: dict[str, Path]
+) -> None:
+    with make(standin, standin_token) as backend:
+        whole = backend.transcribe(tones_audio["wav"], TranscriptionOptions())
+        standin.not_speech_segments = {0}
+        marked = backend.transcribe(tones_audio["wav"], TranscriptionOptions())
+    assert [s.text for s in marked.segments] == [s.text for s in whole.segments[1:]]
+    assert marked.text == " ".join(s.text for s in whole.segments[1:])
+    [dropped] = marked.dropped
+    assert dropped.reason == "no_speech" and dropped.text == whole.segments[0].text
+    assert (dropped.start, dropped.end) == (whole.segments[0].start, whole.segments[0].end)
+    assert all(not dropped.start <= (w.start + w.end) / 2 <= dropped.end for w in marked.words)
+    assert len(marked.words) < len(whole.words)
+    assert whole.dropped == ()
+
+
 def test_translate_uses_the_translations_endpoint(
     standin: StandIn, standin_token: str, tones_audio: dict[str, Path]
 ) -> None:

@@ -19,6 +19,7 @@ from ..results import DroppedText, InferenceStatus, Segment, TranscriptionResult
 from .base import AudioPath, SpeechBackend
 from .errors import BackendNotConfigured
 from .http import number_option
+from .no_speech import is_no_speech
 from .options import LANGUAGES, TranscriptionOptions
 from .packing import (
     GAP_SECONDS,
@@ -64,10 +65,6 @@ COMPUTE_TYPES: tuple[str, ...] = (
     "bfloat16",
     "float32",
 )
-#: Whisper's own rule for a window that is probably not speech (openai/whisper transcribe.py):
-#: both must hold, so a quiet but confident window is kept.
-NO_SPEECH_PROB = 0.6
-NO_SPEECH_LOGPROB = -1.0
 #: Whisper's temperature fallback: a window that decodes badly (repetitive, unlikely) at one
 #: temperature is decoded again at the next.
 FALLBACK_TEMPERATURES: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
@@ -109,10 +106,6 @@ def default_cpu_threads(cores: int, workers: int) -> int:
 def temperatures(temperature: float) -> tuple[float, ...]:
     """0 keeps Whisper's fallback ladder, as faster-whisper does; any other value is used alone."""
     return FALLBACK_TEMPERATURES if temperature == 0 else (float(temperature),)
-
-
-def is_no_speech(no_speech_prob: float, avg_logprob: float) -> bool:
-    return no_speech_prob > NO_SPEECH_PROB and avg_logprob < NO_SPEECH_LOGPROB
 
 
 def _seconds(value: Any, duration: float) -> float:

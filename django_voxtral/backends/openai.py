@@ -11,10 +11,11 @@ from typing import Any, ClassVar
 
 import soundfile
 
-from ..results import InferenceStatus, Segment, TranscriptionResult, Word
+from ..results import DroppedText, InferenceStatus, Segment, TranscriptionResult, Word, speaker_of
 from .base import AudioPath
 from .errors import BackendNotConfigured, BadAudio, InvalidOption, UnsupportedOption
 from .http import Files, FormData, HTTPSpeechBackend
+from .no_speech import marked_no_speech
 from .options import TranscriptionOptions
 
 logger = logging.getLogger("django_voxtral.backends")
@@ -82,10 +83,7 @@ def _mentions(text: str, words: tuple[str, ...]) -> bool:
 def _speaker(item: dict[str, Any]) -> str | None:
     # Mistral names it speaker_id (a string such as "speaker_1"); other servers say speaker,
     # some as a number. Read whichever is given, so a server that labels unasked is kept too.
-    value = item.get("speaker_id", item.get("speaker"))
-    if value is None or isinstance(value, bool) or str(value).strip() == "":
-        return None
-    return str(value).strip()
+    return speaker_of(item.get("speaker_id", item.get("speaker")))
 
 
 class OpenAIBackend(HTTPSpeechBackend):
@@ -293,6 +291,19 @@ class OpenAIBackend(HTTPSpeechBackend):
     def _result(
         self, data: dict[str, Any], audio: AudioPath, options: TranscriptionOptions
     ) -> TranscriptionResult:
+        raw_segments = list(data.get("segments") or ())
+        # Whisper-style servers mark segments they judge not to be speech (no_speech_prob and
+        # avg_logprob): those are left out of the text and listed in dropped.
+        dropped = tuple(
+            DroppedText(
+                float(item["start"]),
+                float(item["end"]),
+                str(item.get("text", "")).strip(),
+                "no_speech",
+            )
+            for item in raw_segments
+            if marked_no_speech(item)
+        )
         segments = tuple(
             Segment(
                 id=index,
@@ -301,17 +312,24 @@ class OpenAIBackend(HTTPSpeechBackend):
                 text=str(item.get("text", "")).strip(),
                 speaker=_speaker(item),
             )
-            for index, item in enumerate(data.get("segments") or ())
+            for index, item in enumerate(i for i in raw_segments if not marked_no_speech(i))
         )
         words = tuple(
-            Word(
-                start=float(item["start"]),
-                end=float(item["end"]),
-                text=str(item.get("word", item.get("text", ""))).strip(),
-                speaker=_speaker(item),
+            word
+            for word in (
+                Word(
+                    start=float(item["start"]),
+                    end=float(item["end"]),
+                    text=str(item.get("word", item.get("text", ""))).strip(),
+                    speaker=_speaker(item),
+                )
+                for item in data.get("words") or ()
             )
-            for item in data.get("words") or ()
+            if not any(d.start <= (word.start + word.end) / 2 <= d.end for d in dropped)
         )
+        text = str(data.get("text") or "").strip()
+        if dropped:
+            text = " ".join(s.text for s in segments if s.text)
         if (
             self.diarize
             and segments
@@ -333,7 +351,7 @@ class OpenAIBackend(HTTPSpeechBackend):
         seconds = float(duration) if duration is not None else _audio_seconds(audio)
         cost = (self.price_per_minute or 0.0) * seconds / 60
         return TranscriptionResult(
-            text=str(data.get("text") or "").strip(),
+            text=text,
             segments=segments,
             language=language,
             words=words,
@@ -341,6 +359,7 @@ class OpenAIBackend(HTTPSpeechBackend):
             input_length_ms=round(seconds * 1000),
             request_id=None,
             inference_status=InferenceStatus(status="succeeded", cost=round(cost, 10)),
+            dropped=dropped,
         )
 
 

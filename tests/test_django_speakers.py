@@ -17,6 +17,8 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from django_voxtral import results
+from django_voxtral.api.compat_openai import verbose_json
 from django_voxtral.api.serializers import SegmentSerializer
 from django_voxtral.backends import dummy
 from django_voxtral.models import SPEAKER_MAX_LENGTH, Segment, Transcript
@@ -144,3 +146,20 @@ def test_the_admin_shows_the_speaker_of_each_segment(
     url = reverse("admin:django_voxtral_transcript_change", args=[transcript.pk])
     page = admin_client.get(url).content.decode()
     assert "speaker_7" in page
+
+
+def test_openai_verbose_json_gives_speaker_ids_when_known() -> None:
+    result = results.TranscriptionResult(
+        text="Hi. Hello.",
+        segments=(
+            results.Segment(0, 0.0, 1.0, "Hi.", "speaker_0"),
+            results.Segment(1, 1.5, 2.5, "Hello."),
+        ),
+        words=(results.Word(0.0, 1.0, "Hi.", "speaker_0"), results.Word(1.5, 2.5, "Hello.")),
+        duration=3.0,
+    )
+    body = verbose_json(result, "transcribe", ["segment", "word"])
+    assert body["segments"][0]["speaker_id"] == "speaker_0"
+    assert "speaker_id" not in body["segments"][1]
+    assert body["words"][0]["speaker_id"] == "speaker_0"
+    assert "speaker_id" not in body["words"][1]

@@ -108,7 +108,10 @@ def usage(result: TranscriptionResult) -> dict[str, Any]:
 def verbose_json(
     result: TranscriptionResult, task: str, granularities: list[str]
 ) -> dict[str, Any]:
-    """OpenAI's verbose_json: segments unless only words were asked, words when asked."""
+    """OpenAI's verbose_json: segments unless only words were asked, words when asked.
+
+    Speakers, when known, are Mistral's ``speaker_id`` on segments and words.
+    """
     language = "english" if task == "translate" else (result.language or "")
     body: dict[str, Any] = {
         "task": task,
@@ -131,11 +134,14 @@ def verbose_json(
                 "compression_ratio": 0.0,
                 "no_speech_prob": 0.0,
             }
+            | ({"speaker_id": s.speaker} if s.speaker is not None else {})
             for s in result.segments
         ]
     if "word" in wanted:
         body["words"] = [
-            {"word": w.text, "start": float(w.start), "end": float(w.end)} for w in result.words
+            {"word": w.text, "start": float(w.start), "end": float(w.end)}
+            | ({"speaker_id": w.speaker} if w.speaker is not None else {})
+            for w in result.words
         ]
     body["usage"] = usage(result)
     return body

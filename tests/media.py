@@ -222,6 +222,19 @@ def decode_16k(path: Path) -> npt.NDArray[np.int16]:
     return np.frombuffer(done.stdout, dtype="<i2")
 
 
+def decode(path: Path) -> Samples:
+    """The first audio track as mono float samples at RATE, to mix with generated media."""
+    done = subprocess.run(
+        [
+            *("ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-map", "0:a:0"),
+            *("-ac", "1", "-ar", str(RATE), "-f", "f32le", "-"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return np.frombuffer(done.stdout, dtype="<f4").astype(np.float32)
+
+
 def ffprobe_duration(path: Path) -> float:
     done = subprocess.run(
         ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],

@@ -26,7 +26,6 @@ from django_voxtral.backends import whisper_models as wm
 from django_voxtral.backends.errors import BackendNotConfigured, BadAudio
 from django_voxtral.backends.local import (
     FALLBACK_TEMPERATURES,
-    WHISPER_LANGUAGES,
     LocalBackend,
     available_cores,
     convert,
@@ -245,8 +244,9 @@ def test_unreadable_file_is_bad_audio(backend: LocalBackend, tmp_path: Path) -> 
 def test_capabilities_and_languages() -> None:
     from faster_whisper.tokenizer import _LANGUAGE_CODES
 
-    assert frozenset(_LANGUAGE_CODES) == WHISPER_LANGUAGES
-    assert LocalBackend.languages == WHISPER_LANGUAGES & LANGUAGES
+    # The contract's languages are Whisper's: the backend takes them all (languages None).
+    assert frozenset(_LANGUAGE_CODES) == LANGUAGES
+    assert LocalBackend.languages is None
     assert LocalBackend.supports_translate and LocalBackend.supports_language_detection
     assert LocalBackend.supports_word_timestamps
 

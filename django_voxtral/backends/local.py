@@ -20,7 +20,7 @@ from .base import AudioPath, SpeechBackend
 from .errors import BackendNotConfigured
 from .http import number_option
 from .no_speech import is_no_speech
-from .options import LANGUAGES, TranscriptionOptions
+from .options import TranscriptionOptions
 from .packing import (
     GAP_SECONDS,
     WINDOW_SECONDS,
@@ -68,16 +68,6 @@ COMPUTE_TYPES: tuple[str, ...] = (
 #: Whisper's temperature fallback: a window that decodes badly (repetitive, unlikely) at one
 #: temperature is decoded again at the next.
 FALLBACK_TEMPERATURES: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
-
-# Whisper's languages (faster_whisper.tokenizer._LANGUAGE_CODES), written out so that this
-# module imports without the engine; a test compares the two.
-_WHISPER_LANGUAGES = """
-    af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr
-    gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv
-    mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn
-    so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo yue zh
-"""
-WHISPER_LANGUAGES: frozenset[str] = frozenset(_WHISPER_LANGUAGES.split())
 
 
 def available_cores() -> int:
@@ -220,7 +210,8 @@ class LocalBackend(SpeechBackend):
     supports_translate: ClassVar[bool] = True
     supports_word_timestamps: ClassVar[bool] = True
     supports_language_detection: ClassVar[bool] = True
-    languages: ClassVar[frozenset[str] | None] = WHISPER_LANGUAGES & LANGUAGES
+    #: Whisper knows every language of the contract (the same list; a test compares them).
+    languages: ClassVar[frozenset[str] | None] = None
     known_options: ClassVar[frozenset[str]] = frozenset(
         {
             "model",

@@ -9,11 +9,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+)
 from django.template.defaultfilters import filesizeformat
 from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils.html import format_html
@@ -38,6 +44,7 @@ from .conf import UnknownBackend, get_backend, get_settings
 from .exports import export_response
 from .formats import FORMATS, format_timestamp
 from .models import Segment, Transcript
+from .names import stored_name, upload_display_name
 from .tasks import enqueue
 
 if TYPE_CHECKING:
@@ -155,6 +162,9 @@ class TranscriptAddForm(forms.ModelForm[Transcript]):
                 probe_upload(media)
             except MediaError as exc:
                 raise forms.ValidationError(str(exc)) from None
+            # The name a person gave is kept for media_name; the storage gets one it can hold.
+            self.uploaded_name = upload_display_name(media.name)
+            media.name = stored_name(media.name)
         return media
 
     def clean(self) -> dict[str, Any]:
@@ -172,6 +182,20 @@ class TranscriptAddForm(forms.ModelForm[Transcript]):
             except (UnknownBackend, SpeechError) as exc:
                 self.add_error("backend", str(exc))
         return data
+
+
+class UploadNotStored(Exception):
+    """The storage refused the add form's file (disk full, a name the filesystem refuses)."""
+
+    def __init__(self, error: OSError) -> None:
+        reason = error.strerror or type(error).__name__
+        super().__init__(
+            _(
+                "Could not store the upload (%(reason)s); nothing was created. Try again with "
+                "a shorter file name, or tell the site's administrator if the storage is full."
+            )
+            % {"reason": reason}
+        )
 
 
 @admin.register(Transcript)
@@ -381,10 +405,25 @@ class TranscriptAdmin(TranscriptAdminBase):
             obj.owner = request.user
         upload = form.cleaned_data.get("media")
         if upload is not None and not obj.media_name:
-            obj.media_name = str(getattr(upload, "name", ""))[:255]
+            obj.media_name = getattr(form, "uploaded_name", "") or upload_display_name(
+                str(getattr(upload, "name", ""))
+            )
         obj.status = Transcript.Status.QUEUED
-        super().save_model(request, obj, form, change)
+        try:
+            super().save_model(request, obj, form, change)
+        except OSError as exc:
+            raise UploadNotStored(exc) from None
         enqueue(obj)  # on commit: the admin's change view runs in a transaction
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        try:
+            return super().add_view(request, form_url, extra_context)
+        except UploadNotStored as exc:
+            # The add view's transaction is rolled back: no row, and the message says why.
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     # --- downloads ----------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from .backends.errors import SpeechError
 from .conf import UnknownBackend, get_backend
 from .hooks import Hook, create_for_instances, hooks_for
 from .models import Transcript
+from .names import media_name as column_media_name
 
 if TYPE_CHECKING:
     ModelAdminBase = admin.ModelAdmin[Any]
@@ -161,7 +162,8 @@ def plan_transcription(
     for obj in objects:
         value = getattr(obj, hook.field, None)
         if isinstance(value, FieldFile) and value.name:
-            files[str(obj.pk)] = value.name
+            # As create_for_instances stores it: a name longer than the column is cut.
+            files[str(obj.pk)] = column_media_name(value.name)
     plan.without_file = plan.total - len(files)
     statuses: dict[str, set[str]] = {}
     known: dict[str, float] = {}

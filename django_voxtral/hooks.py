@@ -18,6 +18,7 @@ from django.db.models.fields.files import FieldFile
 from django.db.models.signals import post_save
 
 from .backends.options import TranscriptionOptions
+from .names import media_name
 
 OwnerGetter = Callable[[models.Model], Any]
 
@@ -181,7 +182,9 @@ def create_for_instances(
     for item in items:
         value = getattr(item, field, None)
         if isinstance(value, FieldFile) and value.name:
-            files[str(item.pk)] = value.name
+            # Cut to the media_name column (as plan_transcription compares it): a site's
+            # FileField may hold longer names than the column, and the save would fail.
+            files[str(item.pk)] = media_name(value.name)
     existing: set[tuple[str, str]] = set()
     if only_if_new and files:
         existing = set(

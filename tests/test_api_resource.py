@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 import pysrt
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
@@ -287,9 +288,13 @@ def test_others_transcripts_are_404(api: APIClient, bob: Any, tone_wav: Path) ->
     assert Transcript.objects.filter(pk=pk).exists()
 
 
-def test_staff_see_everything(api: APIClient, django_user_model: Any, tone_wav: Path) -> None:
+def test_view_permission_sees_everything(
+    api: APIClient, django_user_model: Any, tone_wav: Path
+) -> None:
+    # is_staff alone is not enough (tests/test_api_permissions.py): the model permission is.
     pk = upload(api, tone_wav).json()["id"]
     staff = django_user_model.objects.create_user("staff", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_transcript"))
     client = client_for(staff)
     assert client.get(f"/api/transcripts/{pk}/").status_code == 200
     assert client.get("/api/transcripts/").json()["count"] == 1
@@ -347,10 +352,12 @@ def test_list_queries_do_not_grow_with_rows(
         Transcript(owner=alice, media_name=f"f{i}.wav", status="done", text="words " * 50)
         for i in range(120)
     )
-    with django_assert_max_num_queries(4):  # token, count, page (no query per row)
+    # token, the user's and their groups' permissions (permissions.py), count, page; and no
+    # query per row.
+    with django_assert_max_num_queries(6):
         page = api.get("/api/transcripts/", {"page_size": 100}).json()
     assert len(page["results"]) == 100 and page["count"] == 120
-    with django_assert_max_num_queries(5):  # the detail: token, row, its segments
+    with django_assert_max_num_queries(7):  # the detail: token, permissions, row, segments
         detail = api.get(page["results"][0]["url"])
     assert detail.status_code == 200
 

@@ -17,6 +17,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ..backends.errors import InvalidOption
 from ..backends.options import TranscriptionOptions
 from ..conf import get_settings
 from ..formats import render
@@ -179,20 +180,32 @@ class OpenAIAudioView(VoxtralAPIView):
                 "timestamp_granularities[] needs response_format=verbose_json.",
                 field="timestamp_granularities[]",
             )
-        options = TranscriptionOptions.from_form(
-            {
-                "task": self.task,
-                "language": data.get("language") or "",
-                "initial_prompt": data.get("prompt") or "",
-                "temperature": data.get("temperature") or "",
-            }
-        )
+        try:
+            options = TranscriptionOptions.from_form(
+                {
+                    "task": self.task,
+                    "language": data.get("language") or "",
+                    "initial_prompt": data.get("prompt") or "",
+                    "temperature": data.get("temperature") or "",
+                }
+            )
+        except InvalidOption as exc:
+            if exc.field != "initial_prompt":
+                raise
+            # OpenAI's name for the contract's initial_prompt: the one the client sent.
+            message = str(exc).removeprefix("initial_prompt: ")
+            raise InvalidField(f"prompt: {message}", field="prompt") from None
         backend = get_settings().backend_for_model(str(data.get("model") or "")).alias
         check_backend(backend, options)
         info = probe_upload(file)
         transcript = wait_for(
             create_transcript(
-                file=file, options=options, owner=request.user, backend=backend, info=info
+                file=file,
+                options=options,
+                owner=request.user,
+                backend=backend,
+                info=info,
+                file_field=self.file_field,
             )
         )
         if transcript.status != Transcript.Status.DONE:

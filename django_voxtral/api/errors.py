@@ -8,7 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousMultipartForm,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -55,6 +63,19 @@ class InvalidField(ApiError):
 class UploadTooLarge(ApiError):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "upload_too_large"
+
+
+class StorageFailed(ApiError):
+    """The storage refused the upload (an OSError that is not a full disk)."""
+
+    default_code = "storage_failed"
+
+
+class StorageFull(ApiError):
+    """The storage has no room: the server's problem, so not a 4xx, but said, and no 500."""
+
+    status_code = status.HTTP_507_INSUFFICIENT_STORAGE
+    default_code = "storage_full"
 
 
 class NotDone(ApiError):
@@ -116,6 +137,44 @@ def describe(exc: BaseException, *, file_field: str = "audio") -> Problem | None
     return None
 
 
+def _setting(name: str, default: int) -> int | None:
+    value = getattr(settings, name, default)
+    return None if value is None else int(value)
+
+
+def form_limit_problem(exc: SuspiciousOperation) -> Problem:
+    """Django's refusals of an over-limit or malformed form, which it would answer as HTML."""
+    if isinstance(exc, TooManyFieldsSent):
+        limit = _setting("DATA_UPLOAD_MAX_NUMBER_FIELDS", 1000)
+        return Problem(
+            400,
+            "too_many_fields",
+            f"The form has more fields than this server accepts (at most {limit}); "
+            "send only the fields the endpoint documents.",
+        )
+    if isinstance(exc, TooManyFilesSent):
+        limit = _setting("DATA_UPLOAD_MAX_NUMBER_FILES", 100)
+        return Problem(
+            400,
+            "too_many_files",
+            f"The form has more files than this server accepts (at most {limit}); "
+            "send one media file per request.",
+        )
+    if isinstance(exc, RequestDataTooBig):
+        limit = _setting("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+        return Problem(
+            413,
+            "form_too_large",
+            f"The form's fields other than the file are larger than this server accepts "
+            f"(at most {limit} bytes together); send shorter values, and the media as a file.",
+        )
+    if isinstance(exc, SuspiciousMultipartForm):
+        return Problem(
+            400, "malformed_form", f"The multipart form is malformed ({exc}); send it again."
+        )
+    return Problem(400, "bad_request", "The request is malformed; check it and send it again.")
+
+
 def _drf_problem(exc: exceptions.APIException) -> Problem:
     detail = exc.detail
     if isinstance(detail, dict):
@@ -144,6 +203,8 @@ def problem_for(exc: BaseException, *, file_field: str = "audio") -> Problem | N
         return problem
     if isinstance(exc, Http404):
         return Problem(404, "not_found", "Not found.")
+    if isinstance(exc, SuspiciousOperation):
+        return form_limit_problem(exc)
     if isinstance(exc, PermissionDenied):
         return Problem(403, "permission_denied", "You do not have permission to do this.")
     if isinstance(exc, exceptions.APIException):

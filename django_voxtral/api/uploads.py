@@ -6,6 +6,7 @@ Never hold an upload whole in memory, and never create a row for a file that is 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import tempfile
 import time
@@ -13,6 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.db import transaction
@@ -24,8 +26,9 @@ from ffmpeg_bridge.errors import MediaError
 from ..backends.options import TranscriptionOptions
 from ..conf import get_backend, get_settings
 from ..models import Transcript
+from ..names import stored_name, upload_display_name
 from ..tasks import enqueue
-from .errors import InvalidField, MissingFile, UploadTooLarge
+from .errors import InvalidField, MissingFile, StorageFailed, StorageFull, UploadTooLarge
 
 
 def max_upload_size() -> int:
@@ -178,12 +181,12 @@ def create_transcript(
     backend: str,
     webhook: str = "",
     info: MediaInfo | None = None,
+    file_field: str = "audio",
 ) -> Transcript:
     """Saves the upload as a new queued Transcript and enqueues it when the transaction commits."""
-    name = (file.name or "upload").rsplit("/", 1)[-1][:255]
     transcript = Transcript(
         owner=owner if getattr(owner, "is_authenticated", False) else None,
-        media_name=name,
+        media_name=upload_display_name(file.name),
         sha256=getattr(file, "sha256", ""),
         task=options.task,
         language=options.language or "",
@@ -196,10 +199,42 @@ def create_transcript(
         duration=info.duration if info is not None else None,
     )
     with transaction.atomic():
-        transcript.media.save(name, file, save=False)
+        save_media(transcript, file, file_field)
         transcript.save()
         enqueue(transcript)
     return transcript
+
+
+#: OSError numbers that mean the server is out of room, not that the upload is at fault.
+_STORAGE_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def save_media(transcript: Transcript, file: UploadedFile[Any], field: str = "audio") -> None:
+    """Stores the upload under its stored name (names.stored_name); errors as the API's own.
+
+    A storage's OSError (disk full, a name the filesystem refuses) or a name it finds suspicious
+    is a JSON answer naming the problem, never a 500 with a traceback.
+    """
+    try:
+        transcript.media.save(stored_name(file.name), file, save=False)
+    except SuspiciousFileOperation as exc:
+        raise InvalidField(
+            f"{field}: could not store the upload under its name ({exc}); rename the file "
+            "(letters, digits, '-', '_', '.') and send it again.",
+            field=field,
+        ) from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        if exc.errno in _STORAGE_FULL:
+            raise StorageFull(
+                f"Could not store the upload: the server's storage is full ({reason}). "
+                "Try again later; if it persists, tell the site's administrator."
+            ) from None
+        raise StorageFailed(
+            f"Could not store the upload: the storage refused it ({reason}). Send it again "
+            "under a shorter, plainer file name; if it persists, tell the site's administrator.",
+            field=field,
+        ) from None
 
 
 def sync_timeout() -> float:

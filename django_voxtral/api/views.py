@@ -1,6 +1,7 @@
 """The resource API: /api/transcripts/ to upload, list, read, export and delete transcripts.
 
-A user sees only their own transcripts (staff see all), others are a 404; never run one here.
+Who sees what is permissions.py's rule (owners their own, others by model permission); others'
+transcripts one may not see are a 404; never run a transcript here.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from rest_framework.throttling import BaseThrottle
 from ..backends.options import LANGUAGES, TranscriptionOptions
 from ..conf import get_settings
 from ..models import Transcript
+from ..permissions import TranscriptPermission, transcripts_for
 from .base import VoxtralAPIView, documented
 from .errors import InvalidField, NotDone
 from .renderers import EXPORT_RENDERERS, ExportRenderer, TranscriptJSONRenderer
@@ -125,9 +127,10 @@ class TranscriptViewSet(
     filter_backends = (StatusLanguageFilter, TranscriptSearch)
     search_fields = ("text", "media_name")
     lookup_value_regex = "[0-9a-fA-F-]{32,36}"
+    permission_classes = (TranscriptPermission,)
 
     def get_queryset(self) -> QuerySet[Transcript]:
-        queryset = Transcript.objects.visible_to(self.request.user)
+        queryset = transcripts_for(self.request.user, "view")
         if self.action == "list":
             queryset = queryset.defer("text", "initial_prompt")
         return queryset.order_by("-created")
@@ -194,7 +197,8 @@ class TranscriptViewSet(
 
     @documented(
         summary="List transcripts",
-        description="Newest first; staff see every transcript, others their own.",
+        description="Newest first: your own transcripts, and others' too with the permission "
+        "django_voxtral.view_transcript.",
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
@@ -235,7 +239,11 @@ class TranscriptViewSet(
         asked = self.format_kwarg or request.query_params.get("format")
         return "json" if asked == "json" else None
 
-    @documented(summary="Delete a transcript and its media file")
+    @documented(
+        summary="Delete a transcript and its media file",
+        description="Your own, or others' with the permission django_voxtral.delete_transcript "
+        "(403 when you may see it but not delete it).",
+    )
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().destroy(request, *args, **kwargs)
 

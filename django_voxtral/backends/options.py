@@ -18,6 +18,10 @@ TASKS: tuple[str, ...] = ("transcribe", "translate")
 CHUNK_LEVELS: tuple[str, ...] = ("segment", "word")
 MIN_CHUNK_LENGTH_S = 1
 MAX_CHUNK_LENGTH_S = 30
+#: The longest initial_prompt taken, in characters. Whisper reads only the last 224 tokens of a
+#: prompt (about 1,000 characters of English) and Voxtral's context is larger; 4,000 leaves room
+#: for a glossary of names and terms without storing and resending pages of text per chunk.
+MAX_INITIAL_PROMPT_LENGTH = 4000
 
 # Laid out as in the contract, so the two can be compared by eye.
 _CONTRACT_LANGUAGES = """
@@ -51,6 +55,16 @@ class TranscriptionOptions:
                 self.language,
                 "a two-letter ISO 639-1 code the service knows (e.g. en, fr, de; "
                 "also haw and yue), or empty to detect the language",
+            )
+        if (
+            isinstance(self.initial_prompt, str)
+            and len(self.initial_prompt) > MAX_INITIAL_PROMPT_LENGTH
+        ):
+            raise InvalidOption(
+                "initial_prompt",
+                f"{len(self.initial_prompt)} characters",
+                f"at most {MAX_INITIAL_PROMPT_LENGTH} characters (the service reads only the "
+                "end of a longer prompt); keep the names and terms that matter",
             )
         if self.initial_prompt is not None and (
             not isinstance(self.initial_prompt, str) or "\x00" in self.initial_prompt

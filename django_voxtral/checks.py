@@ -170,6 +170,30 @@ def check_speech_detector(**kwargs: Any) -> list[checks.CheckMessage]:
     ]
 
 
+def check_webhook_secret(**kwargs: Any) -> list[checks.CheckMessage]:
+    """Webhooks are signed with VOXTRAL['WEBHOOK_SECRET']: a warning without one, an error when
+    it cannot be read (then no webhook is sent)."""
+    from .webhook_signing import WebhookSecretInvalid, secret_key
+
+    secret = get_settings().webhook_secret
+    if not secret:
+        return [
+            checks.Warning(
+                "VOXTRAL['WEBHOOK_SECRET'] is not set: webhooks of /v1/inference are sent "
+                "unsigned, so a receiver cannot tell them from forged ones.",
+                hint="Set it to a whsec_ secret (python -c \"import base64, os; print('whsec_' + "
+                'base64.b64encode(os.urandom(32)).decode())") and give it to your receivers; '
+                "see docs/api.md, Webhooks.",
+                id="django_voxtral.W003",
+            )
+        ]
+    try:
+        secret_key(secret)
+    except WebhookSecretInvalid as exc:
+        return [checks.Error(f"{exc} Until then no webhook is sent.", id="django_voxtral.E009")]
+    return []
+
+
 def register() -> None:
     checks.register(check_ffmpeg, TAG)
     checks.register(check_backends, TAG)
@@ -177,3 +201,4 @@ def register() -> None:
     checks.register(check_task_backend, TAG)
     checks.register(check_chunk_format, TAG)
     checks.register(check_speech_detector, TAG)
+    checks.register(check_webhook_secret, TAG)

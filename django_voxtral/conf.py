@@ -29,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "QUEUE_NAME": "default",
     "WEBHOOK_ALLOW_PRIVATE": False,
     "WEBHOOK_TIMEOUT": 10,
+    "WEBHOOK_SECRET": "",  # whsec_<base64>: signs webhooks (Standard Webhooks); "" sends unsigned
     "UPLOAD_THROTTLE_RATE": "60/hour",
     "SYNC_TIMEOUT": 300,  # seconds the synchronous endpoints (/v1/...) wait for a result
     "MODELS": {},  # "app_label.Model": {"field": ..., "task": ..., ...}: declarative hooks
@@ -65,6 +66,7 @@ class VoxtralSettings:
     queue_name: str
     webhook_allow_private: bool
     webhook_timeout: float
+    webhook_secret: str
     upload_throttle_rate: str | None
     sync_timeout: float
     models: dict[str, dict[str, Any]]
@@ -137,6 +139,7 @@ def _read() -> VoxtralSettings:
         queue_name=str(merged["QUEUE_NAME"]),
         webhook_allow_private=bool(merged["WEBHOOK_ALLOW_PRIVATE"]),
         webhook_timeout=float(merged["WEBHOOK_TIMEOUT"]),
+        webhook_secret=str(merged["WEBHOOK_SECRET"] or ""),
         upload_throttle_rate=merged["UPLOAD_THROTTLE_RATE"],
         sync_timeout=float(merged["SYNC_TIMEOUT"]),
         models=dict(merged["MODELS"] or {}),

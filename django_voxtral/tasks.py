@@ -37,22 +37,22 @@ def enqueue_transcripts(transcript_ids: list[str]) -> int:
 
 
 @task()
-def send_webhook(transcript_id: str) -> bool:
-    """Sends a finished transcript's webhook (used where no worker run ends it: a cancel)."""
-    from .webhooks import notify
+def send_webhook(transcript_id: str, message_id: str = "", attempt: int = 1) -> str:
+    """One bounded attempt at a transcript's webhook; a failed one queues the next."""
+    from .webhooks import deliver_transcript
 
-    transcript = Transcript.objects.filter(pk=transcript_id).first()
-    return transcript is not None and notify(transcript)
+    return deliver_transcript(transcript_id, message_id=message_id, attempt=attempt)
 
 
 def enqueue_webhooks(ids: list[str]) -> None:
     """Queues send_webhook for these transcripts once the current transaction commits."""
+    from .webhooks import new_message_id
 
     def now() -> None:
         conf = get_settings()
         sender = send_webhook.using(backend=conf.task_backend, queue_name=conf.queue_name)
         for transcript_id in ids:
-            sender.enqueue(transcript_id)
+            sender.enqueue(transcript_id, new_message_id())
 
     if ids:
         transaction.on_commit(now)

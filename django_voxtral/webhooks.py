@@ -1,34 +1,52 @@
-"""Webhooks of the DeepInfra-style endpoint: URL checks, and the POST sent when a transcript ends.
+"""Webhooks of the DeepInfra-style endpoint: URL checks, the signed POST, and its retries.
 
 Never send to (or accept) an address inside the site's own network unless WEBHOOK_ALLOW_PRIVATE
-says so, never follow a redirect, and never let a failed delivery break the worker.
+says so, never follow a redirect, never read or decompress more than a few KB of an answer, and
+never wait on a receiver from the transcript's own task: delivery is a task of its own, bounded.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import ipaddress
+import json
 import logging
 import socket
 import time
+import uuid
 from dataclasses import dataclass
-from typing import Any
+from datetime import timedelta
+from functools import partial
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+import anyio
+import anyio.to_thread
 import httpx
+import idna
 from django.dispatch import receiver
+from django.utils import timezone
 
 from .conf import get_settings
 from .models import Transcript
 from .signals import transcript_failed, transcript_finished
+from .webhook_signing import WebhookSecretInvalid, signed_headers
 
 logger = logging.getLogger(__name__)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-#: Attempts per delivery; the receiver must be idempotent (the contract says so too).
-ATTEMPTS = 3
-#: Seconds to wait before the second and third attempt.
-BACKOFF = (0.5, 2.0)
+#: Attempts per message where the task backend can defer (a new task run each time).
+ATTEMPTS = 5
+#: Seconds before the 2nd, 3rd, ... attempt; the last value repeats.
+BACKOFF = (5.0, 60.0, 600.0, 3600.0)
+#: Where the task backend cannot defer (ImmediateBackend), fewer attempts, each after a sleep of
+#: at most INLINE_SLEEP_MAX seconds, so that a failing receiver holds its caller only briefly.
+INLINE_ATTEMPTS = 3
+INLINE_SLEEP_MAX = 2.0
+#: Bytes of a receiver's answer that are ever read (raw: never decompressed); the rest is dropped.
+MAX_RESPONSE_BYTES = 4096
 USER_AGENT = "django-voxtral-webhook/1"
 
 
@@ -109,6 +127,22 @@ def _resolve(host: str, port: int) -> tuple[IPAddress, ...]:
     return tuple(addresses)
 
 
+def _ascii_host(host: str, url: str, port: int | None) -> tuple[str, str]:
+    """An internationalised host name as IDNA 2008 (punycode), in the host and in the URL."""
+    if host.isascii():
+        return host, url
+    try:
+        ascii_host = idna.encode(host, uts46=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise WebhookURLRejected(
+            f"The webhook host {host!r} is not a valid international domain name ({exc}); "
+            "give its punycode (xn--...) form or another URL."
+        ) from None
+    parts = urlsplit(url)
+    netloc = ascii_host if port is None else f"{ascii_host}:{port}"
+    return ascii_host, urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 def check_webhook_url(url: str, *, allow_private: bool | None = None) -> ResolvedURL:
     """Checks a webhook URL and resolves its host; WebhookURLRejected says what is wrong.
 
@@ -139,6 +173,7 @@ def check_webhook_url(url: str, *, allow_private: bool | None = None) -> Resolve
         raise WebhookURLRejected(
             "The webhook URL must not carry a user name or password; put a secret in its path."
         )
+    host, url = _ascii_host(host, url, parts.port)
     port = port or (443 if parts.scheme == "https" else 80)
     addresses = _resolve(host, port)
     if not allow_private:
@@ -190,55 +225,177 @@ def _pinned_request(resolved: ResolvedURL) -> tuple[str, dict[str, str], dict[st
     return url, {"Host": host_header}, extensions
 
 
-def send(url: str, body: dict[str, Any], *, timeout: float | None = None) -> bool:
-    """POSTs ``body`` as JSON to ``url`` after checking it again; True when it was accepted (2xx).
+Outcome = Literal["delivered", "retry", "gave_up"]
 
-    Retries on transport errors and 5xx/429 answers; never follows a redirect; never raises.
+
+@dataclass(frozen=True)
+class Delivery:
+    """What one attempt came to: delivered (2xx), worth a retry (5xx, 429, no answer), or not."""
+
+    outcome: Outcome
+    detail: str
+    status_code: int | None = None
+    bytes_read: int = 0  # of the answer's body, raw; at most MAX_RESPONSE_BYTES
+    seconds: float = 0.0
+
+
+def new_message_id() -> str:
+    """A webhook-id: one per message, the same for every attempt at it."""
+    return f"msg_{uuid.uuid4().hex}"
+
+
+def encode_body(body: dict[str, Any]) -> bytes:
+    """The exact bytes that are sent and signed."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _judge(status: int) -> tuple[Outcome, str]:
+    if 200 <= status < 300:
+        return "delivered", f"HTTP {status}"
+    if 300 <= status < 400:
+        return "gave_up", f"HTTP {status}, a redirect (not followed: give the final URL)"
+    if status == 429 or status >= 500:
+        return "retry", f"HTTP {status}"
+    return "gave_up", f"HTTP {status} (a client error is not retried)"
+
+
+async def _attempt(url: str, content: bytes, signed: dict[str, str], timeout: float) -> Delivery:
+    started = time.monotonic()
+    status: int | None = None
+    read = 0
+    async with httpx.AsyncClient(
+        timeout=timeout, follow_redirects=False, trust_env=False, http2=False
+    ) as client:
+        # One deadline for all of it: DNS, connect, write, headers and the few bytes read, so a
+        # receiver that answers one byte at a time cannot stretch it.
+        with anyio.move_on_after(timeout) as deadline:
+            try:
+                # Checked at every attempt: the name may resolve elsewhere than at upload time.
+                resolved = await anyio.to_thread.run_sync(
+                    partial(check_webhook_url, url), abandon_on_cancel=True
+                )
+            except WebhookURLRejected as exc:
+                return Delivery("gave_up", f"not sent: {exc}", seconds=time.monotonic() - started)
+            target, headers, extensions = _pinned_request(resolved)
+            headers.update(signed)
+            headers["User-Agent"] = USER_AGENT
+            headers["Content-Type"] = "application/json"
+            headers["Accept-Encoding"] = "identity"  # and the raw bytes are read, never decoded
+            try:
+                request = client.build_request(
+                    "POST", target, content=content, headers=headers, extensions=extensions
+                )
+                response = await client.send(request, stream=True)
+                try:
+                    status = response.status_code
+                    # Raw bytes, never decoded; the transport takes at most 64 KiB off the socket
+                    # at a time, of which MAX_RESPONSE_BYTES are kept before hanging up.
+                    async for chunk in response.aiter_raw():
+                        read = min(MAX_RESPONSE_BYTES, read + len(chunk))
+                        if read >= MAX_RESPONSE_BYTES:
+                            break
+                finally:
+                    await response.aclose()
+            except httpx.HTTPError as exc:
+                if status is None:
+                    detail = f"{type(exc).__name__}: {exc or 'no answer'}"
+                    return Delivery("retry", detail, seconds=time.monotonic() - started)
+    seconds = time.monotonic() - started
+    if deadline.cancelled_caught and status is None:
+        return Delivery("retry", f"no answer within {timeout:g} s", None, read, seconds)
+    assert status is not None
+    outcome, detail = _judge(status)
+    return Delivery(outcome, detail, status, read, seconds)
+
+
+def deliver(
+    url: str,
+    body: dict[str, Any],
+    *,
+    message_id: str | None = None,
+    timeout: float | None = None,
+) -> Delivery:
+    """One signed POST of ``body`` to ``url``, all of it within ``timeout`` (WEBHOOK_TIMEOUT).
+
+    Never raises for a receiver's fault, never follows a redirect, reads at most
+    MAX_RESPONSE_BYTES of the answer and never decompresses it.
     """
     conf = get_settings()
     timeout = conf.webhook_timeout if timeout is None else timeout
-    for attempt in range(ATTEMPTS):
-        if attempt:
-            time.sleep(BACKOFF[min(attempt - 1, len(BACKOFF) - 1)])
-        try:
-            # Checked at every attempt: the name may resolve elsewhere than at upload time.
-            resolved = check_webhook_url(url)
-        except WebhookURLRejected as exc:
-            logger.warning("webhook not sent: %s", exc)
-            return False
-        target, headers, extensions = _pinned_request(resolved)
-        headers["User-Agent"] = USER_AGENT
-        try:
-            with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-                response = client.post(target, json=body, headers=headers, extensions=extensions)
-        except httpx.HTTPError as exc:
-            logger.warning("webhook to %s failed (attempt %d): %s", resolved.host, attempt + 1, exc)
-            continue
-        if response.is_success:
-            return True
-        logger.warning(
-            "webhook to %s answered HTTP %d (attempt %d)",
-            resolved.host,
-            response.status_code,
-            attempt + 1,
-        )
-        if response.status_code != 429 and response.status_code < 500:
-            return False
-    return False
-
-
-def notify(transcript: Transcript) -> bool:
-    """Sends the transcript's webhook if it has one; True when the receiver accepted it."""
-    if not transcript.webhook:
-        return False
+    content = encode_body(body)
     try:
-        return send(transcript.webhook, webhook_body(transcript))
-    except Exception:  # the worker must survive a broken receiver or a bug here
-        logger.exception("webhook of transcript %s could not be sent", transcript.pk)
+        signed = signed_headers(conf.webhook_secret, message_id or new_message_id(), content)
+    except WebhookSecretInvalid as exc:
+        return Delivery("gave_up", f"not sent: {exc}")
+    run = partial(anyio.run, _attempt, url, content, signed, timeout)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return run()
+    # Called from inside an event loop (an async view): the attempt gets a thread of its own.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
+
+
+def _next_attempt(transcript_id: str, message_id: str, attempt: int) -> bool:
+    """Queues attempt ``attempt + 1`` as a new task run, later; False when none is left."""
+    from django.tasks import task_backends
+
+    from .tasks import send_webhook
+
+    conf = get_settings()
+    delay = BACKOFF[min(attempt - 1, len(BACKOFF) - 1)]
+    backend = task_backends[conf.task_backend]
+    sender = send_webhook.using(backend=conf.task_backend, queue_name=conf.queue_name)
+    if backend.supports_defer:
+        if attempt >= ATTEMPTS:
+            return False
+        run_after = timezone.now() + timedelta(seconds=delay)
+        sender.using(run_after=run_after).enqueue(transcript_id, message_id, attempt + 1)
+        return True
+    if attempt >= INLINE_ATTEMPTS:
         return False
+    # No defer (ImmediateBackend runs the next attempt right here): a short, bounded pause.
+    time.sleep(min(delay, INLINE_SLEEP_MAX))
+    sender.enqueue(transcript_id, message_id, attempt + 1)
+    return True
+
+
+def deliver_transcript(transcript_id: str, *, message_id: str = "", attempt: int = 1) -> str:
+    """One attempt at a transcript's webhook (the send_webhook task); queues the next on failure.
+
+    Returns what came of it: delivered, retrying, failed, or nothing (no webhook, no row).
+    """
+    transcript = Transcript.objects.filter(pk=transcript_id).first()
+    if transcript is None or not transcript.webhook:
+        return "nothing"
+    message_id = message_id or new_message_id()
+    try:
+        result = deliver(transcript.webhook, webhook_body(transcript), message_id=message_id)
+    except Exception:  # a bug here must not take the worker down, nor retry forever
+        logger.exception("webhook of transcript %s could not be sent", transcript_id)
+        return "failed"
+    if result.outcome == "delivered":
+        return "delivered"
+    if result.outcome == "retry" and _next_attempt(transcript_id, message_id, attempt):
+        logger.warning(
+            "webhook of transcript %s, attempt %d: %s; it will be tried again",
+            transcript_id,
+            attempt,
+            result.detail,
+        )
+        return "retrying"
+    logger.warning(
+        "webhook of transcript %s, attempt %d: %s; giving up", transcript_id, attempt, result.detail
+    )
+    return "failed"
 
 
 @receiver(transcript_finished, dispatch_uid="django_voxtral.webhooks.finished")
 @receiver(transcript_failed, dispatch_uid="django_voxtral.webhooks.failed")
 def _on_transcript_end(sender: Any, transcript: Transcript, **kwargs: Any) -> None:
-    notify(transcript)
+    # Only queued here: the transcript's task never waits on a receiver.
+    if transcript.webhook:
+        from .tasks import enqueue_webhooks
+
+        enqueue_webhooks([str(transcript.pk)])

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from django_voxtral import webhooks
-from django_voxtral.webhooks import WebhookURLRejected, check_webhook_url, send
+from django_voxtral.webhooks import WebhookURLRejected, check_webhook_url, deliver
 from tests.django_settings import TONES_ARE_SPEECH
 
 
@@ -76,8 +76,20 @@ def test_public_addresses_pass() -> None:
     assert v6.port == 8080
 
 
-def fake_dns(monkeypatch: pytest.MonkeyPatch, answers: dict[str, list[str]]) -> None:
-    def getaddrinfo(host: str, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
+def fake_dns(monkeypatch: pytest.MonkeyPatch, answers: dict[str, list[str]]) -> list[str]:
+    """Replaces DNS for these names (address literals still resolve); returns the names asked."""
+    real = socket.getaddrinfo
+    asked: list[str] = []
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        host = host.decode() if isinstance(host, bytes) else str(host)
+        asked.append(host)
+        try:
+            socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host)
+        except OSError:
+            pass
+        else:
+            return real(host, port, *args, **kwargs)
         if host not in answers:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         return [
@@ -86,6 +98,7 @@ def fake_dns(monkeypatch: pytest.MonkeyPatch, answers: dict[str, list[str]]) -> 
         ]
 
     monkeypatch.setattr(webhooks.socket, "getaddrinfo", getaddrinfo)
+    return asked
 
 
 def test_every_resolved_address_must_be_public(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -124,12 +137,14 @@ def test_pinned_request_keeps_name_for_host_header_and_tls(monkeypatch: pytest.M
 class Server:
     def __init__(self, status: int = 200, location: str = "") -> None:
         self.bodies: list[dict[str, Any]] = []
+        self.hosts: list[str] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 server.bodies.append(json.loads(self.rfile.read(length)))
+                server.hosts.append(str(self.headers.get("Host")))
                 self.send_response(status)
                 if location:
                     self.send_header("Location", location)
@@ -154,11 +169,12 @@ def allow_private(settings: Any) -> Iterator[None]:
     yield
 
 
-def test_send_does_not_follow_redirects(allow_private: None) -> None:
+def test_a_redirect_is_not_followed(allow_private: None) -> None:
     target = Server()
     redirector = Server(status=307, location=target.url)
     try:
-        assert send(redirector.url, {"request_id": "r1"}) is False
+        delivery = deliver(redirector.url, {"request_id": "r1"})
+        assert delivery.outcome == "gave_up" and "redirect" in delivery.detail
         assert redirector.bodies == [{"request_id": "r1"}]
         assert target.bodies == []
     finally:
@@ -166,32 +182,56 @@ def test_send_does_not_follow_redirects(allow_private: None) -> None:
         redirector.close()
 
 
-def test_send_rechecks_the_url_when_sending(settings: Any) -> None:
+def test_the_url_is_checked_again_when_sending(settings: Any) -> None:
     receiver = Server()
     try:
         settings.VOXTRAL = {**TONES_ARE_SPEECH, **settings.VOXTRAL, "WEBHOOK_ALLOW_PRIVATE": False}
-        assert send(receiver.url, {"request_id": "r2"}) is False
+        delivery = deliver(receiver.url, {"request_id": "r2"})
+        assert delivery.outcome == "gave_up" and "loopback address" in delivery.detail
         assert receiver.bodies == []
     finally:
         receiver.close()
 
 
-def test_send_gives_up_after_a_few_attempts(
-    allow_private: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(webhooks, "BACKOFF", (0.01, 0.01))
-    receiver = Server(status=500)
+def test_a_server_error_is_worth_a_retry(allow_private: None) -> None:
+    receiver = Server(status=503)
     try:
-        assert send(receiver.url, {"request_id": "r3"}) is False
-        assert len(receiver.bodies) == webhooks.ATTEMPTS
-    finally:
-        receiver.close()
-
-
-def test_send_does_not_retry_a_client_error(allow_private: None) -> None:
-    receiver = Server(status=404)
-    try:
-        assert send(receiver.url, {"request_id": "r4"}) is False
+        delivery = deliver(receiver.url, {"request_id": "r3"})
+        assert (delivery.outcome, delivery.status_code) == ("retry", 503)
         assert len(receiver.bodies) == 1
     finally:
         receiver.close()
+
+
+def test_a_client_error_is_not_retried(allow_private: None) -> None:
+    receiver = Server(status=404)
+    try:
+        delivery = deliver(receiver.url, {"request_id": "r4"})
+        assert (delivery.outcome, delivery.status_code) == ("gave_up", 404)
+        assert len(receiver.bodies) == 1
+    finally:
+        receiver.close()
+
+
+def test_an_international_host_name_is_sent_as_punycode(
+    allow_private: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = fake_dns(monkeypatch, {"xn--bcher-kva.example": ["127.0.0.1"]})
+    receiver = Server()
+    port = receiver.httpd.server_address[1]
+    try:
+        resolved = check_webhook_url(f"http://Bücher.example:{port}/h?q=1")
+        assert resolved.host == "xn--bcher-kva.example"
+        assert resolved.url == f"http://xn--bcher-kva.example:{port}/h?q=1"
+        assert deliver(f"http://bücher.example:{port}/h", {"request_id": "r5"}).outcome == (
+            "delivered"
+        )
+        assert receiver.hosts == [f"xn--bcher-kva.example:{port}"]
+        assert "bücher.example" not in asked and "xn--bcher-kva.example" in asked
+    finally:
+        receiver.close()
+
+
+def test_an_invalid_international_host_name_is_refused() -> None:
+    with pytest.raises(WebhookURLRejected, match="not a valid international domain name"):
+        check_webhook_url("http://a‍bé.example/h", allow_private=False)

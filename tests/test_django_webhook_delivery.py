@@ -1,0 +1,333 @@
+"""Webhook delivery that cannot hurt the worker: own task, one deadline, a few KB read, signed.
+
+Real HTTP receivers on 127.0.0.1 in threads; bounds are generous (a noisy machine must pass).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import gzip
+import os
+import threading
+import time
+import tracemalloc
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.tasks import task_backends
+from django.utils import timezone
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from django_voxtral import checks, webhooks
+from django_voxtral.models import Transcript
+from django_voxtral.tasks import enqueue, send_webhook, transcribe_transcript
+from django_voxtral.webhooks import MAX_RESPONSE_BYTES, deliver
+from tests.django_settings import TONES_ARE_SPEECH
+from tests.fixtures_api import tone
+
+SECRET = "whsec_" + base64.b64encode(os.urandom(32)).decode()
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1: records raw bodies and headers, answers as told.
+
+    ``mode`` is "plain" (the next status of ``answers``, else 200), "drip" (a 200 answer one byte
+    a second: 60 s in all) or "bomb" (50 MB of zeros, gzipped, with Content-Encoding: gzip).
+    """
+
+    def __init__(self, mode: str = "plain", answers: list[int] | None = None) -> None:
+        self.mode = mode
+        self.answers = list(answers or [])
+        self.bodies: list[bytes] = []
+        self.headers: list[dict[str, str]] = []
+        self.stop = threading.Event()
+        self.bomb = _gzip_bomb() if mode == "bomb" else b""
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                receiver.bodies.append(self.rfile.read(length))
+                receiver.headers.append({k.lower(): v for k, v in self.headers.items()})
+                # The sender hanging up early is what it should do.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    receiver.answer(self)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
+
+    def answer(self, handler: BaseHTTPRequestHandler) -> None:
+        if self.mode == "drip":
+            payload = b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n" + b"x" * 20
+            for byte in payload[:60]:
+                if self.stop.wait(1.0):
+                    return
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+            return
+        if self.mode == "bomb":
+            handler.send_response(200)
+            handler.send_header("Content-Encoding", "gzip")
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(self.bomb)))
+            handler.end_headers()
+            handler.wfile.write(self.bomb)
+            return
+        status = self.answers.pop(0) if self.answers else 200
+        handler.send_response(status)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _gzip_bomb() -> bytes:
+    return gzip.compress(b"\0" * (50 * 1024 * 1024), compresslevel=9)
+
+
+@pytest.fixture
+def hooks(settings: Any) -> Iterator[list[Receiver]]:
+    """Receivers are on 127.0.0.1, so private addresses are allowed; a short deadline."""
+    settings.VOXTRAL = {
+        **TONES_ARE_SPEECH,
+        **settings.VOXTRAL,
+        "WEBHOOK_ALLOW_PRIVATE": True,
+        "WEBHOOK_TIMEOUT": 3,
+        "WEBHOOK_SECRET": SECRET,
+    }
+    made: list[Receiver] = []
+    yield made
+    for receiver in made:
+        receiver.close()
+
+
+def receiver(
+    hooks: list[Receiver], mode: str = "plain", answers: list[int] | None = None
+) -> Receiver:
+    made = Receiver(mode, answers)
+    hooks.append(made)
+    return made
+
+
+def failed_transcript(url: str) -> Transcript:
+    return Transcript.objects.create(
+        media_name="a.wav", status=Transcript.Status.FAILED, error="service down", webhook=url
+    )
+
+
+def dummy_tasks(settings: Any) -> Any:
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    backend = task_backends["default"]
+    backend.clear()
+    return backend
+
+
+def webhook_runs(backend: Any) -> list[Any]:
+    return [r for r in backend.results if r.task.name == send_webhook.name]
+
+
+# --- the worker is not held ---------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_dripping_receiver_holds_neither_the_transcript_task_nor_its_own_for_long(
+    hooks: list[Receiver],
+    settings: Any,
+    tmp_path: Path,
+    alice: Any,
+    bob: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    drip = receiver(hooks, "drip")  # would take 60 s to answer
+    backend = dummy_tasks(settings)
+    media = tone(tmp_path / "t.wav", 2.0, 440)
+    with transaction.atomic():
+        mine = Transcript(owner=alice, media_name="t.wav", webhook=drip.url)
+        mine.media.save("t.wav", ContentFile(media.read_bytes()), save=False)
+        mine.save()
+        theirs = Transcript(owner=bob, media_name="t.wav")
+        theirs.media.save("t.wav", ContentFile(media.read_bytes()), save=False)
+        theirs.save()
+        enqueue([mine, theirs])
+
+    # The worker runs alice's transcript: it queues the webhook and never touches the network.
+    started = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert transcribe_transcript.call(str(mine.pk)) == Transcript.Status.DONE
+    assert time.monotonic() - started < 15
+    assert drip.bodies == []
+    [queued] = webhook_runs(backend)
+    assert queued.args[0] == str(mine.pk) and queued.args[1].startswith("msg_")
+
+    # bob's transcript is next on the same worker, and finishes.
+    assert transcribe_transcript.call(str(theirs.pk)) == Transcript.Status.DONE
+
+    # The webhook's own run is cut off at WEBHOOK_TIMEOUT (3 s), not after the drip's 60 s.
+    started = time.monotonic()
+    assert send_webhook.call(*queued.args) == "retrying"
+    assert time.monotonic() - started < 15
+    assert len(drip.bodies) == 1
+    retry = webhook_runs(backend)[-1]
+    assert retry.args == [str(mine.pk), queued.args[1], 2]
+
+
+def test_one_deadline_bounds_the_whole_call(hooks: list[Receiver]) -> None:
+    drip = receiver(hooks, "drip")
+    started = time.monotonic()
+    delivery = deliver(drip.url, {"request_id": "slow"}, timeout=2)
+    assert time.monotonic() - started < 15
+    assert delivery.outcome == "retry"
+    assert "no answer within 2 s" in delivery.detail
+
+
+def test_a_gzip_bomb_is_neither_read_nor_decompressed(hooks: list[Receiver]) -> None:
+    bomb = receiver(hooks, "bomb")
+    tracemalloc.start()
+    try:
+        delivery = deliver(bomb.url, {"request_id": "bomb"})
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert delivery.outcome == "delivered"
+    assert 0 < delivery.bytes_read <= MAX_RESPONSE_BYTES
+    assert peak < 10 * 1024 * 1024  # decompressed, it would be 50 MB
+    assert bomb.headers[0]["accept-encoding"] == "identity"
+
+
+# --- signatures ---------------------------------------------------------------------------
+
+
+def test_the_signature_verifies_with_standardwebhooks(hooks: list[Receiver]) -> None:
+    hook = receiver(hooks)
+    body = {"request_id": "r1", "text": "Grüße"}
+    assert deliver(hook.url, body, message_id="msg_1").outcome == "delivered"
+    raw, headers = hook.bodies[0], hook.headers[0]
+    assert headers["webhook-id"] == "msg_1"
+    assert abs(int(headers["webhook-timestamp"]) - time.time()) < 600
+    assert headers["webhook-signature"].startswith("v1,")
+    assert headers["content-type"] == "application/json"
+
+    assert Webhook(SECRET).verify(raw, headers) == body
+    with pytest.raises(WebhookVerificationError):
+        Webhook(SECRET).verify(raw.replace(b"r1", b"r2"), headers)
+    other = "whsec_" + base64.b64encode(os.urandom(32)).decode()
+    with pytest.raises(WebhookVerificationError):
+        Webhook(other).verify(raw, headers)
+
+
+def test_without_a_secret_webhooks_are_unsigned_and_a_check_warns(
+    hooks: list[Receiver], settings: Any
+) -> None:
+    settings.VOXTRAL = {**settings.VOXTRAL, "WEBHOOK_SECRET": ""}
+    hook = receiver(hooks)
+    assert deliver(hook.url, {"request_id": "r1"}).outcome == "delivered"
+    assert "webhook-signature" not in hook.headers[0]
+    assert hook.headers[0]["webhook-id"].startswith("msg_")
+    assert [m.id for m in checks.check_webhook_secret()] == ["django_voxtral.W003"]
+
+
+def test_a_malformed_secret_sends_nothing_and_a_check_says_so(
+    hooks: list[Receiver], settings: Any
+) -> None:
+    settings.VOXTRAL = {**settings.VOXTRAL, "WEBHOOK_SECRET": "whsec_c2hvcnQ="}
+    hook = receiver(hooks)
+    delivery = deliver(hook.url, {"request_id": "r1"})
+    assert delivery.outcome == "gave_up" and "24 to 64" in delivery.detail
+    assert hook.bodies == []
+    [error] = checks.check_webhook_secret()
+    assert error.id == "django_voxtral.E009"
+    settings.VOXTRAL = {**settings.VOXTRAL, "WEBHOOK_SECRET": SECRET}
+    assert checks.check_webhook_secret() == []
+
+
+# --- retries ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_retries_are_new_task_runs_with_backoff_and_stop_after_the_limit(
+    hooks: list[Receiver], settings: Any
+) -> None:
+    hook = receiver(hooks, answers=[500] * 20)
+    backend = dummy_tasks(settings)
+    transcript = failed_transcript(hook.url)
+
+    outcomes = [send_webhook.call(str(transcript.pk), "msg_same", 1)]
+    delays: list[float] = []
+    while (runs := webhook_runs(backend)) and len(runs) >= len(outcomes):
+        run = runs[len(outcomes) - 1]
+        assert run.task.run_after is not None
+        delays.append((run.task.run_after - timezone.now()).total_seconds())
+        outcomes.append(run.task.call(*run.args))
+
+    assert len(hook.bodies) == webhooks.ATTEMPTS
+    assert outcomes == ["retrying"] * (webhooks.ATTEMPTS - 1) + ["failed"]
+    assert [run.args[2] for run in webhook_runs(backend)] == list(range(2, webhooks.ATTEMPTS + 1))
+    # Each later than the one before, from seconds to about an hour.
+    assert delays == sorted(delays) and delays[0] > 0 and delays[-1] > 1800
+    assert {h["webhook-id"] for h in hook.headers} == {"msg_same"}
+    for raw, headers in zip(hook.bodies, hook.headers, strict=True):
+        assert Webhook(SECRET).verify(raw, headers)["inference_status"]["status"] == "failed"
+
+
+@pytest.mark.django_db
+def test_a_retry_that_succeeds_ends_it(hooks: list[Receiver], settings: Any) -> None:
+    hook = receiver(hooks, answers=[503])
+    backend = dummy_tasks(settings)
+    transcript = failed_transcript(hook.url)
+    assert send_webhook.call(str(transcript.pk), "msg_a", 1) == "retrying"
+    [run] = webhook_runs(backend)
+    assert run.task.run_after - timezone.now() < timedelta(seconds=webhooks.BACKOFF[0] + 1)
+    assert run.task.call(*run.args) == "delivered"
+    assert len(webhook_runs(backend)) == 1 and len(hook.bodies) == 2
+
+
+@pytest.mark.django_db
+def test_without_defer_retries_are_few_and_their_pauses_short(
+    hooks: list[Receiver], settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ImmediateBackend (the test settings) cannot defer: the next attempt runs after a pause.
+    assert not task_backends["default"].supports_defer
+    monkeypatch.setattr(webhooks, "INLINE_SLEEP_MAX", 0.05)
+    hook = receiver(hooks, answers=[500] * 20)
+    transcript = failed_transcript(hook.url)
+    started = time.monotonic()
+    assert send_webhook.call(str(transcript.pk), "msg_b", 1) == "retrying"
+    assert time.monotonic() - started < 15
+    assert len(hook.bodies) == webhooks.INLINE_ATTEMPTS
+    assert {h["webhook-id"] for h in hook.headers} == {"msg_b"}
+
+
+@pytest.mark.django_db
+def test_a_redirect_is_not_followed_nor_retried(hooks: list[Receiver], settings: Any) -> None:
+    target = receiver(hooks)
+    backend = dummy_tasks(settings)
+
+    class Redirect(Receiver):
+        def answer(self, handler: BaseHTTPRequestHandler) -> None:
+            handler.send_response(302)
+            handler.send_header("Location", target.url)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+
+    redirector = Redirect()
+    hooks.append(redirector)
+    transcript = failed_transcript(redirector.url)
+    assert send_webhook.call(str(transcript.pk), "msg_c", 1) == "failed"
+    assert len(redirector.bodies) == 1 and target.bodies == []
+    assert webhook_runs(backend) == []

@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "UPLOAD_THROTTLE_RATE": "60/hour",
     "SYNC_TIMEOUT": 300,  # seconds the synchronous endpoints (/v1/...) wait for a result
     "MODELS": {},  # "app_label.Model": {"field": ..., "task": ..., ...}: declarative hooks
+    "WORKER_LEASE_SECONDS": 90,  # a running transcript's lease; a dead worker's runs out
 }
 
 _cached: VoxtralSettings | None = None
@@ -70,6 +71,7 @@ class VoxtralSettings:
     upload_throttle_rate: str | None
     sync_timeout: float
     models: dict[str, dict[str, Any]]
+    worker_lease_seconds: float
 
     def pipeline_options(self) -> dict[str, Any]:
         """The keyword arguments of pipeline.transcribe_media that these settings decide."""
@@ -143,6 +145,7 @@ def _read() -> VoxtralSettings:
         upload_throttle_rate=merged["UPLOAD_THROTTLE_RATE"],
         sync_timeout=float(merged["SYNC_TIMEOUT"]),
         models=dict(merged["MODELS"] or {}),
+        worker_lease_seconds=float(merged["WORKER_LEASE_SECONDS"]),
     )
 
 

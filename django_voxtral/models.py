@@ -127,6 +127,9 @@ class Transcript(models.Model):
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
+    # A running transcript's lease: its worker renews it; once it has run out, any worker may
+    # claim the transcript again (``started`` is the run's token). See leases.py.
+    lease_expires = models.DateTimeField(null=True, blank=True, db_index=True)
 
     objects = TranscriptQuerySet.as_manager()
 

@@ -6,9 +6,10 @@ Thin on purpose: chunking, merging and retries live in the pipeline, never here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,22 +19,33 @@ from django.utils import timezone
 
 from ffmpeg_bridge import MediaError
 
-from .backends.base import SpeechBackend
+from .backends.base import AudioPath, SpeechBackend
 from .backends.errors import SpeechError
+from .backends.options import TranscriptionOptions
 from .conf import get_backend, get_settings
+from .leases import LeaseKeeper, StopRequest, claimable, lease_seconds, owned, stop_on_signals
 from .models import SPEAKER_MAX_LENGTH, Segment, Transcript, TranscriptChunk
 from .pipeline import PipelineError, PipelineProgress, ProgressCallback, transcribe_media
 from .results import ChunkResult, TranscriptionResult, Word
 from .signals import transcript_failed, transcript_finished, transcript_started
-from .spool import SpooledMedia, StoredFileMissing, spooled
+from .spool import SpooledMedia, StoredFileMissing, remove_dead_runs, spooled
 
 logger = logging.getLogger(__name__)
 
 Status = Transcript.Status
 
+#: What run_transcript returns besides a transcript status: the worker was asked to stop and
+#: put the transcript back in the queue ("interrupted"), or another run owns it now ("lost").
+INTERRUPTED = "interrupted"
+LOST = "lost"
+
 
 class TranscriptCanceled(Exception):
-    """Raised inside the run when somebody canceled the transcript; stops sending chunks."""
+    """Raised inside the run when somebody canceled the transcript, or another run claimed it."""
+
+
+class WorkerStopping(SpeechError):
+    """No new chunk is sent: the worker was asked to stop, or the run lost its claim."""
 
 
 class MissingMedia(Exception):
@@ -41,14 +53,24 @@ class MissingMedia(Exception):
 
 
 def _claim(transcript_id: Any) -> datetime | None:
-    """Marks a queued transcript as running; only one worker can win (a conditional UPDATE).
+    """Marks a queued transcript, or a running one whose lease ran out, as running with a new
+    lease; only one worker can win (a conditional UPDATE).
 
     Returns the run's start time, which is also its token: a later claim of the same row (after
-    a cancel and a retry) sets another one, and the older run notices it is no longer the owner.
+    a cancel and a retry, or after this run's lease ran out) sets another one, and the older run
+    notices it is no longer the owner.
     """
     started = timezone.now()
-    won = Transcript.objects.filter(pk=transcript_id, status=Status.QUEUED).update(
-        status=Status.RUNNING, started=started, finished=None, error=""
+    won = (
+        Transcript.objects.filter(pk=transcript_id)
+        .filter(claimable(started))
+        .update(
+            status=Status.RUNNING,
+            started=started,
+            lease_expires=started + timedelta(seconds=lease_seconds()),
+            finished=None,
+            error="",
+        )
     )
     return started if won == 1 else None
 
@@ -60,15 +82,22 @@ def claim(transcript_id: Any) -> bool:
 
 def _still_ours(transcript: Transcript) -> QuerySet[Transcript]:
     """The row, only while this run owns it: running, and not claimed again since."""
-    return Transcript.objects.filter(
-        pk=transcript.pk, status=Status.RUNNING, started=transcript.started
-    )
+    return owned(transcript.pk, transcript.started)
 
 
-def run_transcript(transcript_id: Any, progress: ProgressCallback | None = None) -> str:
-    """Runs the transcript if it is still queued; returns its final status.
+def run_transcript(
+    transcript_id: Any,
+    progress: ProgressCallback | None = None,
+    *,
+    on_claim: Callable[[Transcript], None] | None = None,
+) -> str:
+    """Runs the transcript if it is queued (or its last worker's lease ran out); returns how the
+    run ended: its final status (done, failed, canceled), "interrupted" (the worker was asked to
+    stop: the transcript is queued again with its stored chunks), "lost" (another run claimed
+    it), or, when it was not claimed, its current status or "missing".
 
-    ``progress`` also receives the pipeline's progress (e.g. a command's progress bar).
+    ``progress`` also receives the pipeline's progress (e.g. a command's progress bar);
+    ``on_claim`` is called once the transcript is claimed (e.g. to schedule a watchdog).
     """
     started = _claim(transcript_id)
     if started is None:
@@ -78,17 +107,102 @@ def run_transcript(transcript_id: Any, progress: ProgressCallback | None = None)
     if transcript is None:
         return "missing"  # deleted between the claim and now
     transcript.started = started
+    if on_claim is not None:
+        try:
+            on_claim(transcript)
+        except Exception:  # the lease still protects the run; a sweep recovers it
+            logger.exception("transcript %s: on_claim failed", transcript.pk)
+    remove_dead_runs(older_than=lease_seconds())
     transcript_started.send(sender=Transcript, transcript=transcript)
-    try:
-        result = _transcribe(transcript, progress)
-        _save_result(transcript, result)
-    except TranscriptCanceled:
-        return Status.CANCELED
-    except Exception as exc:
-        _fail(transcript, exc)
-        return Status.FAILED
+    stop = StopRequest()
+    with LeaseKeeper(transcript.pk, started) as lease, stop_on_signals(stop):
+        try:
+            result = _transcribe(transcript, progress, _Guard(stop, lease.lost))
+            _save_result(transcript, result)
+        except TranscriptCanceled:
+            return _not_ours(transcript)
+        except Exception as exc:
+            if lease.lost.is_set():
+                return _not_ours(transcript)
+            if stop:
+                return _interrupted(transcript, stop)
+            return Status.FAILED if _fail(transcript, exc) else _not_ours(transcript)
+        except BaseException:
+            # SystemExit or KeyboardInterrupt (e.g. db_worker's second SIGTERM): the row goes
+            # back to the queue before the process ends, never left running with no word.
+            _interrupted(transcript, stop)
+            raise
     transcript_finished.send(sender=Transcript, transcript=transcript)
     return Status.DONE
+
+
+def _not_ours(transcript: Transcript) -> str:
+    """How a run that lost its transcript ended: canceled, or "lost" to another run."""
+    status = Transcript.objects.filter(pk=transcript.pk).values_list("status", flat=True).first()
+    return Status.CANCELED if status in (Status.CANCELED, None) else LOST
+
+
+def interrupted_message(stop: StopRequest, transcript: Transcript) -> str:
+    """What a transcript says after its worker was asked to stop mid-run."""
+    why = f"the worker was asked to stop ({stop.signal_name})" if stop else "the worker stopped"
+    return (
+        f"Interrupted: {why} after {transcript.chunks_done} of {transcript.chunks_total} chunks. "
+        "The chunks already transcribed are kept; the transcript is queued again and the next "
+        "worker resumes from them."
+    )
+
+
+def _interrupted(transcript: Transcript, stop: StopRequest) -> str:
+    """Puts this run's transcript back in the queue with its stored chunks; INTERRUPTED."""
+    message = interrupted_message(stop, transcript)
+    if not _still_ours(transcript).update(status=Status.QUEUED, lease_expires=None, error=message):
+        return _not_ours(transcript)
+    transcript.status, transcript.error = Status.QUEUED, message
+    logger.warning("transcript %s: %s", transcript.pk, message)
+    return INTERRUPTED
+
+
+class _Guard(SpeechBackend):
+    """The run's backend, which starts no new request once the worker is asked to stop or the
+    run lost its claim; requests already sent finish, and their results are stored."""
+
+    def __init__(self, stop: StopRequest, lost: threading.Event) -> None:
+        super().__init__()
+        self.stop = stop
+        self.lost = lost
+        self.inner: SpeechBackend | None = None
+
+    def wrap(self, inner: SpeechBackend) -> _Guard:
+        self.inner = inner
+        self.options = inner.options
+        return self
+
+    def _backend(self) -> SpeechBackend:
+        assert self.inner is not None, "wrap() a backend first"
+        if self.stop or self.lost.is_set():
+            raise WorkerStopping("The worker is stopping; this chunk is left for the next run.")
+        return self.inner
+
+    @property
+    def model(self) -> str:
+        assert self.inner is not None
+        return self.inner.model
+
+    def check_options(self, options: TranscriptionOptions) -> None:
+        assert self.inner is not None
+        self.inner.check_options(options)
+
+    def pack_sizes(self, durations: Sequence[float]) -> list[int]:
+        assert self.inner is not None
+        return self.inner.pack_sizes(durations)
+
+    def transcribe(self, audio: AudioPath, options: TranscriptionOptions) -> TranscriptionResult:
+        return self._backend().transcribe(audio, options)
+
+    def transcribe_many(
+        self, audios: Sequence[AudioPath], options: TranscriptionOptions
+    ) -> list[TranscriptionResult]:
+        return self._backend().transcribe_many(audios, options)
 
 
 @dataclass
@@ -97,11 +211,17 @@ class _Progress:
 
     transcript: Transcript
     also: ProgressCallback | None = None
+    guard: _Guard | None = None
     last_saved: tuple[int, int] = field(default=(-1, -1))
 
     def __call__(self, p: PipelineProgress) -> None:
         if self.also is not None:
             self.also(p)
+        if self.guard is not None:
+            if self.guard.lost.is_set():
+                raise TranscriptCanceled
+            if self.guard.stop and p.stage == "splitting":
+                raise WorkerStopping("The worker is stopping; nothing was sent yet.")
         if p.stage != "transcribing":
             return
         key = (p.chunks_done, p.chunks_total)
@@ -123,20 +243,22 @@ class _Progress:
         )
 
 
-def _transcribe(transcript: Transcript, also: ProgressCallback | None) -> TranscriptionResult:
+def _transcribe(
+    transcript: Transcript, also: ProgressCallback | None, guard: _Guard
+) -> TranscriptionResult:
     media = transcript.media_file()
     if media is None:
         raise MissingMedia(
             "The media file of this transcript is gone (deleted, or its object was removed); "
             "upload it again."
         )
-    progress = _Progress(transcript, also)
+    progress = _Progress(transcript, also, guard)
     try:
         with (
             spooled(media, name=transcript.display_name) as local,
             get_backend(transcript.backend) as backend,
         ):
-            return _transcribe_local(transcript, local, backend, progress)
+            return _transcribe_local(transcript, local, guard.wrap(backend), progress)
     except StoredFileMissing as exc:  # only spooled() raises it: the storage lost the file
         raise MissingMedia(f"{exc}; upload it again, then retry this transcript.") from None
 
@@ -203,6 +325,7 @@ def _save_result(transcript: Transcript, result: TranscriptionResult) -> None:
         "status": Status.DONE,
         "chunks_done": transcript.chunks_total,
         "finished": timezone.now(),
+        "lease_expires": None,
         "error": "",
     }
     with transaction.atomic():
@@ -222,14 +345,16 @@ def error_message(exc: BaseException) -> str:
     return f"Unexpected error ({type(exc).__name__}): {exc}. Retry, or report it if it persists."
 
 
-def _fail(transcript: Transcript, exc: BaseException) -> None:
+def _fail(transcript: Transcript, exc: BaseException) -> bool:
+    """Marks this run's transcript failed; False when it is no longer this run's."""
     if not isinstance(exc, MediaError | SpeechError | PipelineError | MissingMedia):
         logger.exception("transcript %s failed unexpectedly", transcript.pk)
     message = error_message(exc)
     # Only this run's transcript fails: one canceled (or claimed again) meanwhile is left alone.
     if not _still_ours(transcript).update(
-        status=Status.FAILED, error=message, finished=timezone.now()
+        status=Status.FAILED, error=message, finished=timezone.now(), lease_expires=None
     ):
-        return
+        return False
     transcript.status, transcript.error = Status.FAILED, message
     transcript_failed.send(sender=Transcript, transcript=transcript, error=message)
+    return True

@@ -5,15 +5,21 @@ Enqueue only on commit, so a worker never looks for a row that is not yet visibl
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.db import transaction
-from django.tasks import task
+from django.tasks import task, task_backends
+from django.utils import timezone
 
 from .conf import get_settings
+from .leases import lease_seconds, owned, requeue_expired
 from .models import Transcript
-from .runner import run_transcript
+from .runner import INTERRUPTED, run_transcript
+
+logger = logging.getLogger(__name__)
 
 #: Up to this many transcripts get their tasks straight at commit (one INSERT each with a
 #: database queue); more go through enqueue_transcripts, so a request that queues a thousand
@@ -23,10 +29,92 @@ FAN_OUT_ABOVE = 20
 FAN_OUT_BATCH = 500
 
 
+#: The watchdog looks this long after a lease's end, so a renewal just made is seen.
+WATCH_MARGIN_SECONDS = 1.0
+
+
 @task()
 def transcribe_transcript(transcript_id: str) -> str:
-    """Runs the transcript with this id if it is still queued; returns its final status."""
-    return run_transcript(transcript_id)
+    """Runs the transcript with this id if it is queued, or its worker's lease ran out.
+
+    Returns how the run ended (done, failed, canceled, interrupted, lost), or the transcript's
+    status when it was not this task's to run. Each such task first puts back in the queue any
+    transcript whose worker died (expired leases).
+    """
+    recover_expired()
+    try:
+        outcome = run_transcript(transcript_id, on_claim=_watch)
+    except BaseException:
+        # The worker is being stopped hard (a second SIGTERM): the run put the row back in the
+        # queue; give it a task the next worker will find.
+        _resume_later(transcript_id)
+        raise
+    if outcome == INTERRUPTED:
+        _resume_later(transcript_id)
+    return outcome
+
+
+@task()
+def watch_transcript(transcript_id: str, token: str) -> str:
+    """A run's watchdog, deferred to the end of its lease: puts transcripts of dead workers back
+    in the queue, and looks again later while this run's transcript is still running.
+
+    Returns "watching" (rescheduled) or "ended" (the run finished, or another run owns it).
+    """
+    recover_expired()
+    started = datetime.fromisoformat(token)
+    lease_end = owned(transcript_id, started).values_list("lease_expires", flat=True).first()
+    if lease_end is None:
+        return "ended"
+    _schedule_watch(transcript_id, token, lease_end)
+    return "watching"
+
+
+def recover_expired() -> list[str]:
+    """Queues again the transcripts whose worker's lease ran out, and enqueues their tasks."""
+    ids = requeue_expired()
+    if ids:
+        _enqueue_each(ids)
+    return ids
+
+
+def _defers() -> bool:
+    return bool(task_backends[get_settings().task_backend].supports_defer)
+
+
+def _schedule_watch(transcript_id: str, token: str, lease_end: datetime) -> None:
+    if not _defers():
+        return  # no deferred tasks (ImmediateBackend): sweeps at task start still recover
+    conf = get_settings()
+    when = lease_end + timedelta(seconds=WATCH_MARGIN_SECONDS)
+    watch_transcript.using(
+        backend=conf.task_backend, queue_name=conf.queue_name, run_after=when
+    ).enqueue(transcript_id, token)
+
+
+def _watch(transcript: Transcript) -> None:
+    """Called when a run claims its transcript: its watchdog wakes when the lease would end."""
+    assert transcript.started is not None
+    lease_end = transcript.started + timedelta(seconds=lease_seconds())
+    _schedule_watch(str(transcript.pk), transcript.started.isoformat(), lease_end)
+
+
+def _resume_later(transcript_id: str) -> None:
+    """Enqueues an interrupted transcript again, for a worker other than the one stopping."""
+    if not _defers():
+        return  # nothing else would run it: it waits, queued, for a retry
+    conf = get_settings()
+    try:
+        transcribe_transcript.using(
+            backend=conf.task_backend,
+            queue_name=conf.queue_name,
+            run_after=timezone.now() + timedelta(seconds=WATCH_MARGIN_SECONDS),
+        ).enqueue(transcript_id)
+    except Exception:  # the broker is away: the transcript waits, queued, for a retry
+        logger.exception(
+            "transcript %s was interrupted and could not be queued again; retry it",
+            transcript_id,
+        )
 
 
 @task()

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from .backends.options import TranscriptionOptions
 from .results import (
     ChunkResult,
+    DroppedText,
     InferenceStatus,
     TranscriptionResult,
     Word,
@@ -41,12 +42,10 @@ def upload_to(instance: Transcript, filename: str) -> str:
 
 class TranscriptQuerySet(models.QuerySet["Transcript"]):
     def visible_to(self, user: Any) -> TranscriptQuerySet:
-        """Staff see every transcript; anyone else only their own."""
-        if getattr(user, "is_staff", False):
-            return self
-        if not getattr(user, "is_authenticated", False):
-            return self.none()
-        return self.filter(owner=user)
+        """The transcripts ``user`` may see: their own, or all with the view permission."""
+        from .permissions import transcripts_for  # permissions imports this module
+
+        return transcripts_for(user, "view", self)  # type: ignore[return-value]
 
     def for_instance(self, instance: models.Model, field: str | None = None) -> TranscriptQuerySet:
         """Transcripts of another model's instance (upload hooks), newest first."""
@@ -113,6 +112,9 @@ class Transcript(models.Model):
     chunk_length_s = models.PositiveSmallIntegerField(default=30)
 
     text = models.TextField(blank=True)
+    #: What the engine said that the text leaves out (not speech, repetition loops), as
+    #: {"start", "end", "text", "reason"} items: kept so nothing is lost silently.
+    dropped = models.JSONField(default=list, blank=True)
     duration = models.FloatField(null=True, blank=True)
     chunks_done = models.PositiveIntegerField(default=0)
     chunks_total = models.PositiveIntegerField(default=0)
@@ -225,6 +227,7 @@ class Transcript(models.Model):
                 runtime_ms=self.runtime_ms,
                 cost=float(self.cost),
             ),
+            dropped=tuple(DroppedText.from_dict(d) for d in self.dropped or ()),
         )
 
 

@@ -92,6 +92,7 @@ def transcribe_media(
     max_media_seconds: float | None = None,
     chunk_format: str = "flac",
     detector: str = "auto",
+    workdir: str | Path | None = None,
 ) -> TranscriptionResult:
     """Transcribes any audio or video file into one result in the media's own timeline.
 
@@ -100,7 +101,9 @@ def transcribe_media(
     a chunk with the same index and times is not sent again. Raises the media floor's errors
     (not a media file, no audio, too long), the backend's errors for invalid options, and
     ChunkFailed when a chunk still fails after its retries. ``detector`` is how the split finds
-    speech (see ffmpeg_bridge.split): only chunks with speech in them are sent.
+    speech (see ffmpeg_bridge.split): only chunks with speech in them are sent. The chunk files
+    live in a temporary folder inside ``workdir`` (default: the system's temporary folder),
+    removed at the end.
     """
     options = options or TranscriptionOptions()
     if concurrency < 1:
@@ -111,11 +114,11 @@ def transcribe_media(
     report = progress or (lambda _p: None)
 
     info = ffmpeg_bridge.probe(path)
-    with tempfile.TemporaryDirectory(prefix="voxtral-chunks-") as workdir:
+    with tempfile.TemporaryDirectory(prefix="voxtral-chunks-", dir=workdir) as chunk_dir:
         report(PipelineProgress("splitting", 0.0))
         chunks = ffmpeg_bridge.split(
             path,
-            workdir,
+            chunk_dir,
             max_chunk_seconds=max_chunk_seconds,
             fmt=chunk_format,
             detector=detector,

@@ -280,6 +280,8 @@ def _transcribe_local(
         progress=progress,
         on_chunk=progress.save_chunk,
         done_chunks=transcript.stored_chunks(),
+        # Beside the media copy: a killed run's chunks are removed with its folder.
+        workdir=local.path.parent,
     )
 
 
@@ -318,6 +320,7 @@ def _save_result(transcript: Transcript, result: TranscriptionResult) -> None:
     """Saves the merged result; TranscriptCanceled when the run was canceled meanwhile."""
     fields: dict[str, Any] = {
         "text": result.text,
+        "dropped": [d.to_dict() for d in result.dropped],
         "detected_language": result.language or "",
         "duration": result.duration,
         "cost": Decimal(str(result.inference_status.cost)),

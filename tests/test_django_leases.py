@@ -396,6 +396,7 @@ def test_after_sigkill_the_next_worker_resumes_by_itself(
     first = site.worker()
     site.wait("three stored chunks", lambda: len(site.chunks()) >= 3)
     assert _run_folders(site), "the run spools its media into a folder of its own"
+    assert list(_run_folders(site)[0].glob("voxtral-chunks-*")), "its chunks beside the media"
     first.kill()
     first.wait()
     time.sleep(0.3)
@@ -405,6 +406,7 @@ def test_after_sigkill_the_next_worker_resumes_by_itself(
 
     _resumed_without_resending(site, standin, stored, sent)
     assert _run_folders(site) == [], "the dead run's folder was removed, and the new one's"
+    assert list(site.tmp.glob("voxtral-chunks-*")) == [], "no chunk folder left anywhere"
 
 
 @pytest.mark.slow

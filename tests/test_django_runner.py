@@ -354,3 +354,23 @@ def test_a_retry_after_the_file_changed_sends_every_chunk_again(
     transcript.refresh_from_db()
     assert transcript.sha256 != first_sha
     assert len(outbox) == total, "the stored chunk 0 belonged to the old file"
+
+
+def test_text_left_out_is_stored_with_the_transcript_and_served(
+    long_pause_audio: Path, outbox: Any, settings: Any
+) -> None:
+    settings.VOXTRAL = {
+        **TONES_ARE_SPEECH,
+        "BACKENDS": {"default": {"BACKEND": "dummy", "OPTIONS": {"text": "go " * 9}}},
+    }
+    transcript = make_transcript(long_pause_audio)
+    assert run_transcript(transcript.pk) == "done"
+    transcript.refresh_from_db()
+    chunks = transcript.chunks.count()
+    assert transcript.text == " ".join(["go"] * chunks)
+    assert len(transcript.dropped) == chunks
+    assert {d["reason"] for d in transcript.dropped} == {"repetition"}
+    # What was paid for stays as the service gave it.
+    assert all(c.result["text"].count("go") == 9 for c in transcript.chunks.all())
+    contract = transcript.to_result().to_contract()
+    assert [d["text"] for d in contract["dropped"]] == ["go go go go go go go go"] * chunks

@@ -1,5 +1,7 @@
 """All URLs of django_voxtral: the resource API under api/, the compatible endpoints under v1/.
 
+Also each transcript's media, for those who may view it, at transcripts/<uuid>/media/.
+
 A site does ``path("", include("django_voxtral.urls"))``; to mount them apart, include
 ``django_voxtral.api.urls`` and ``django_voxtral.api.compat_urls`` instead. No views here.
 """
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
+from . import media_views
 from .api import compat_urls
 from .api import urls as api_urls
 
@@ -16,4 +19,5 @@ app_name = "django_voxtral"
 urlpatterns = [
     path("api/", include(api_urls.urlpatterns)),
     path("v1/", include(compat_urls.urlpatterns)),
+    path("transcripts/<uuid:pk>/media/", media_views.transcript_media, name="transcript-media"),
 ]

@@ -128,6 +128,47 @@ def test_demo_setup_then_db_worker_transcribes_the_sample(tmp_path: Path) -> Non
     assert int(queries) <= 12, f"{queries} queries for 31 rows"
 
 
+# Uploads only through the view that checks the user: never as static files.
+FETCH_MEDIA = """
+from pathlib import Path
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.test import Client
+from videos.models import Video
+name = Video.objects.get().file.name
+(Path(settings.MEDIA_ROOT) / "videos" / "stray.wav").write_bytes(b"no row holds me")
+anonymous = Client(HTTP_HOST="localhost")
+page = anonymous.get("/media/" + name, HTTP_ACCEPT="text/html")
+head = anonymous.head("/media/" + name)
+print(page.status_code, page["Location"].split("?")[0], head.status_code)
+client = Client(HTTP_HOST="localhost")
+client.force_login(get_user_model().objects.get(username="demo"))
+whole = client.get("/media/" + name)
+ranged = client.get("/media/" + name, HTTP_RANGE="bytes=0-3")
+data = b"".join(ranged.streaming_content)
+transcript = Video.objects.get().transcripts[0]
+via_transcript = client.get(f"/transcripts/{transcript.pk}/media/", HTTP_RANGE="bytes=0-3")
+print(whole.status_code, ranged.status_code, data.decode(), via_transcript.status_code,
+      client.get("/media/videos/stray.wav").status_code)
+"""
+
+
+def test_uploads_are_served_only_through_a_login(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.wav"
+    soundfile.write(str(sample), np.zeros(1600, dtype=np.float32), 16000)
+    env = clean_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}", MEDIA_ROOT=str(tmp_path / "media")
+    )
+    manage("migrate", "--noinput", env=env)
+    manage("demo_setup", str(sample), env=env)
+    anonymous, signed_in = manage("shell", "--no-imports", "-c", FETCH_MEDIA, env=env).splitlines()
+    assert anonymous.split() == ["302", "/admin/login/", "302"], "anonymous: to the login page"
+    assert signed_in.split() == ["200", "206", "RIFF", "206", "404"], (
+        "the demo user gets the video's file and ranges of it, also through its transcript; "
+        "a file on disk that no row holds is never served"
+    )
+
+
 @pytest.fixture(autouse=True)
 def _needs_the_example_extra() -> None:
     pytest.importorskip("django_tasks_db")

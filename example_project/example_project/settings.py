@@ -69,12 +69,16 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The web server and the worker share the file: wait for the other's write lock.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 
+# The admin's login page: where a logged-out visitor of a media link is sent.
+LOGIN_URL = "/admin/login/"
+
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
+# Uploads are never served as static files: /media/ is a view that checks the user (urls.py).
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -1,17 +1,18 @@
-"""URLs of the example site: the admin, django_voxtral's APIs, and uploaded media in DEBUG.
+"""URLs of the example site: the admin, django_voxtral's URLs, and uploads behind a login.
 
-Demo only: serving media through Django is for development.
+Uploads are never served as static files: /media/ goes through a view that checks the user.
 """
 
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
+from videos.views import media
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("", include("django_voxtral.urls")),
-    *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
+    # FieldFile.url gives MEDIA_URL + name, so the admin's links to files land here.
+    path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", media, name="media"),
 ]

@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy
 
 from ffmpeg_bridge import MediaError
 
+from . import budgets
 from .admin_actions import TRANSCRIPT_ACTIONS
 from .admin_mixins import (
     TranscribeAdminMixin,
@@ -122,6 +123,9 @@ class SegmentInline(SegmentInlineBase):
 class TranscriptAddForm(forms.ModelForm[Transcript]):
     """Upload a media file and pick the options of a new transcript."""
 
+    #: The admin who fills the form in, whose daily budget the upload counts against (get_form).
+    acting_user: Any = None
+
     backend = forms.ChoiceField(label=gettext_lazy("backend"), choices=())
     language = forms.ChoiceField(
         label=gettext_lazy("language spoken"),
@@ -159,9 +163,15 @@ class TranscriptAddForm(forms.ModelForm[Transcript]):
             # The same checks as an API upload: not media, no audio, too long - said now, on
             # the form, rather than later as a failed transcript.
             try:
-                probe_upload(media)
+                info = probe_upload(media)
             except MediaError as exc:
                 raise forms.ValidationError(str(exc)) from None
+            try:
+                budgets.check(self.acting_user, info.duration)
+            except budgets.BudgetExceeded as exc:
+                raise forms.ValidationError(str(exc)) from None
+            # Known now, as for an API upload: it counts against the budget before the worker runs.
+            self.instance.duration = info.duration
             # The name a person gave is kept for media_name; the storage gets one it can hold.
             self.uploaded_name = upload_display_name(media.name)
             media.name = stored_name(media.name)
@@ -395,7 +405,10 @@ class TranscriptAdmin(TranscriptAdminBase):
     ) -> Any:
         if obj is None:
             kwargs["form"] = TranscriptAddForm
-        return super().get_form(request, obj, change=change, **kwargs)
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if issubclass(form, TranscriptAddForm):
+            form.acting_user = request.user  # a class made for this request by modelform_factory
+        return form
 
     def save_model(self, request: HttpRequest, obj: Transcript, form: Any, change: bool) -> None:
         if change:

@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from django.http import HttpRequest, HttpResponseBase
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from . import budgets
 from .backends import backend_class
 from .backends.errors import SpeechError
 from .backends.options import OPTION_FIELDS
@@ -71,6 +72,20 @@ def _queue(ids: list[Any]) -> None:
     enqueue([Transcript(pk=pk) for pk in ids])
 
 
+def _over_budget(
+    modeladmin: TranscriptAdminBase, request: HttpRequest, seconds: float | None
+) -> bool:
+    """Whether ``seconds`` of audio take the acting user past their daily budget (and says so)."""
+    try:
+        budgets.check(request.user, seconds)
+    except budgets.BudgetExceeded as exc:
+        modeladmin.message_user(
+            request, _("Nothing was queued. %(reason)s") % {"reason": exc}, messages.ERROR
+        )
+        return True
+    return False
+
+
 def _tell(
     modeladmin: TranscriptAdminBase,
     request: HttpRequest,
@@ -97,6 +112,10 @@ def retranscribe(
     with transaction.atomic():
         rows = _locked(queryset)
         ids = [pk for pk, status in rows if status != Status.RUNNING]
+        # The lengths measured last time: the media is the same.
+        seconds = Transcript.objects.filter(pk__in=ids).aggregate(total=Sum("duration"))["total"]
+        if ids and _over_budget(modeladmin, request, seconds):
+            return
         TranscriptChunk.objects.filter(transcript_id__in=ids).delete()
         Segment.objects.filter(transcript_id__in=ids).delete()
         count = Transcript.objects.filter(pk__in=ids).update(**FRESH)
@@ -169,6 +188,9 @@ def translate_to_english(
         for source in sources
         if source.backend not in refused
     ]
+    seconds = sum(t.duration or 0.0 for t in sources if t.backend not in refused)
+    if made and _over_budget(modeladmin, request, seconds):
+        return
     with transaction.atomic():
         Transcript.objects.bulk_create(made, batch_size=500)
         enqueue(made)

@@ -24,6 +24,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from . import budgets
 from .backends.errors import SpeechError
 from .conf import UnknownBackend, get_backend
 from .hooks import Hook, create_for_instances, hooks_for
@@ -110,6 +111,10 @@ class TranscribePlan:
 
     def to_queue(self, again: bool) -> list[models.Model]:
         return self.new + self.done if again else list(self.new)
+
+    def known_seconds(self, again: bool) -> float:
+        """The known length of what would be queued (files of unknown length count 0)."""
+        return self.new_estimate.known_seconds + (self.done_estimate.known_seconds if again else 0)
 
 
 def resolve_hook(model: type[models.Model], field_name: str | None) -> Hook:
@@ -249,6 +254,14 @@ def _run_transcribe(
     if request.POST.get("post") == "yes":
         again = request.POST.get("again") == "yes"
         chosen = plan.to_queue(again)
+        try:
+            # The admin who asks spends from their own budget, whoever owns the transcripts.
+            budgets.check(request.user, plan.known_seconds(again))
+        except budgets.BudgetExceeded as exc:
+            modeladmin.message_user(
+                request, _("Nothing was queued. %(reason)s") % {"reason": exc}, messages.ERROR
+            )
+            return None
         # The hook's owner getter (e.g. the uploader) wins; else the admin who asked owns them.
         owner = None if hook.owner is not None else request.user
         with transaction.atomic():
@@ -314,6 +327,8 @@ def _run_transcribe(
         "new_extrapolated": format_money(plan.new_estimate.extrapolated_cost(price)),
         "done_duration": format_duration(plan.done_estimate.known_seconds),
         "done_cost": format_money(plan.done_estimate.cost(price)),
+        "budget": budgets.budget_for(request.user, plan.known_seconds(False)),
+        "budget_again": budgets.budget_for(request.user, plan.known_seconds(True)),
         "action_name": action_name,
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         # Posted back exactly as they came, as delete_selected does; select_across keeps

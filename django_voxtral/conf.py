@@ -34,6 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "SYNC_TIMEOUT": 300,  # seconds the synchronous endpoints (/v1/...) wait for a result
     "MODELS": {},  # "app_label.Model": {"field": ..., "task": ..., ...}: declarative hooks
     "WORKER_LEASE_SECONDS": 90,  # a running transcript's lease; a dead worker's runs out
+    "USER_MINUTES_PER_DAY": None,  # audio minutes a user may queue per day (budgets.py); None: any
 }
 
 _cached: VoxtralSettings | None = None
@@ -72,6 +73,7 @@ class VoxtralSettings:
     sync_timeout: float
     models: dict[str, dict[str, Any]]
     worker_lease_seconds: float
+    user_minutes_per_day: float | None
 
     def pipeline_options(self) -> dict[str, Any]:
         """The keyword arguments of pipeline.transcribe_media that these settings decide."""
@@ -146,6 +148,11 @@ def _read() -> VoxtralSettings:
         sync_timeout=float(merged["SYNC_TIMEOUT"]),
         models=dict(merged["MODELS"] or {}),
         worker_lease_seconds=float(merged["WORKER_LEASE_SECONDS"]),
+        user_minutes_per_day=(
+            None
+            if merged["USER_MINUTES_PER_DAY"] is None
+            else float(merged["USER_MINUTES_PER_DAY"])
+        ),
     )
 
 

@@ -314,3 +314,80 @@ def test_a_site_known_length_gives_a_cost_and_an_extrapolation(
     assert "1 file of unknown length" in page
     assert f'<strong class="voxtral-cost">{format_money(2 * price)}</strong>' in page
     assert f"about {format_money(4 * price)} in all" in page
+
+
+@pytest.fixture
+def editor(django_user_model: Any) -> Any:
+    """A staff user who may transcribe clips, not a superuser: the daily budget applies."""
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("editor", is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="testapp", codename__in=("view_clip", "change_clip")
+        )
+    )
+    return user
+
+
+@pytest.fixture
+def two_minutes_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.testapp.admin import ClipAdmin
+
+    monkeypatch.setattr(ClipAdmin, "get_transcribe_duration", lambda self, clip: 120.0)
+
+
+def budgeted(settings: Any, minutes: float) -> None:
+    settings.VOXTRAL = {**settings.VOXTRAL, "USER_MINUTES_PER_DAY": minutes}
+
+
+@pytest.mark.usefixtures("two_minutes_each")
+def test_confirmation_page_shows_the_budget_and_queues_within_it(
+    settings: Any,
+    registered: hooks.Hook,
+    editor: Any,
+    queued: Callable[[], list[str]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    budgeted(settings, 10)
+    Transcript.objects.create(owner=editor, media_name="earlier.wav", duration=120.0)
+    client = Client()
+    client.force_login(editor)
+    made = clips(2)
+    page = choose_transcribe(client, [str(c.pk) for c in made]).content.decode()
+    assert '<td class="voxtral-budget-used">2 min</td>' in page
+    assert '<td class="voxtral-budget-adding">4 min</td>' in page
+    assert '<td class="voxtral-budget-limit">10 min (resets at' in page
+    assert "6 min: within the limit" in page
+    assert "disabled" not in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = confirm(client, page, reverse(CHANGELIST))
+    assert "2 transcripts queued." in messages_of(response)
+    assert len(queued()) == 2
+
+
+@pytest.mark.usefixtures("two_minutes_each")
+def test_confirmation_page_refuses_past_the_budget(
+    settings: Any, registered: hooks.Hook, editor: Any, queued: Callable[[], list[str]]
+) -> None:
+    budgeted(settings, 3)
+    client = Client()
+    client.force_login(editor)
+    made = clips(2)
+    page = choose_transcribe(client, [str(c.pk) for c in made]).content.decode()
+    assert '<strong class="voxtral-over">over the limit</strong>' in page
+    assert "this is 4 minutes of audio, and 0 of your 3 minutes today are used" in page
+    assert 'value="Yes, transcribe" disabled' in page
+    response = confirm(client, page, reverse(CHANGELIST))
+    assert response.status_code == 302
+    (message,) = messages_of(response)
+    assert message.startswith("Nothing was queued. Over the daily audio budget")
+    assert queued() == [] and Transcript.objects.count() == 0
+
+
+def test_superusers_see_no_budget(
+    settings: Any, admin_client: Client, registered: hooks.Hook
+) -> None:
+    budgeted(settings, 1)
+    page = choose_transcribe(admin_client, [str(c.pk) for c in clips(1)]).content.decode()
+    assert "voxtral-budget" not in page

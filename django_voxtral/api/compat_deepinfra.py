@@ -75,6 +75,7 @@ class DeepInfraInferenceView(VoxtralAPIView):
             202: DeepInfraQueuedSerializer,
             400: OpenApiResponse(ErrorSerializer, description="Bad media, option or webhook"),
             413: OpenApiResponse(ErrorSerializer, description="Upload too large"),
+            429: OpenApiResponse(ErrorSerializer, description="Too many uploads, or over budget"),
             500: OpenApiResponse(ErrorSerializer, description="The transcription failed"),
         },
     )

@@ -239,6 +239,7 @@ _RESPONSES = {
     400: OpenApiResponse(OpenAIErrorSerializer, description="Bad file or parameter"),
     401: OpenApiResponse(OpenAIErrorSerializer, description="Invalid API key"),
     413: OpenApiResponse(OpenAIErrorSerializer, description="File too large"),
+    429: OpenApiResponse(OpenAIErrorSerializer, description="Rate limit or daily budget"),
 }
 
 

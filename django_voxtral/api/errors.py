@@ -32,6 +32,7 @@ from ffmpeg_bridge import (
 )
 
 from ..backends.errors import BackendNotConfigured, InvalidOption, UnsupportedOption
+from ..budgets import BudgetExceeded
 from ..conf import UnknownBackend
 from ..webhooks import WebhookURLRejected
 
@@ -134,6 +135,8 @@ def describe(exc: BaseException, *, file_field: str = "audio") -> Problem | None
         return Problem(503, "backend_not_configured", str(exc))
     if isinstance(exc, WebhookURLRejected):
         return Problem(400, "invalid_webhook", str(exc), "webhook")
+    if isinstance(exc, BudgetExceeded):
+        return Problem(429, "budget_exceeded", str(exc))
     return None
 
 
@@ -217,6 +220,8 @@ def _headers(exc: BaseException) -> dict[str, str]:
     wait = getattr(exc, "wait", None) if isinstance(exc, exceptions.Throttled) else None
     if wait is not None:
         headers["Retry-After"] = str(int(wait))
+    if isinstance(exc, BudgetExceeded):
+        headers["Retry-After"] = str(exc.retry_after)
     return headers
 
 
@@ -262,6 +267,10 @@ def openai_exception_handler(exc: Exception, context: dict[str, Any]) -> Respons
     error_type = _OPENAI_TYPES.get(status_code) or (
         "server_error" if status_code >= 500 else "invalid_request_error"
     )
+    if isinstance(exc, BudgetExceeded):
+        # OpenAI's own answer for a used-up quota; its SDK must not retry before the reset.
+        code = error_type = "insufficient_quota"
+        response["x-should-retry"] = "false"
     response.data = {
         "error": {
             "message": data.get("detail", ""),

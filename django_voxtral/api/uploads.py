@@ -23,6 +23,7 @@ from django.http import HttpRequest
 from ffmpeg_bridge import MediaInfo, MediaTooLong, NoAudioTrack, NotAMediaFile, probe
 from ffmpeg_bridge.errors import MediaError
 
+from .. import budgets
 from ..backends.options import TranscriptionOptions
 from ..conf import get_backend, get_settings
 from ..models import Transcript
@@ -183,7 +184,12 @@ def create_transcript(
     info: MediaInfo | None = None,
     file_field: str = "audio",
 ) -> Transcript:
-    """Saves the upload as a new queued Transcript and enqueues it when the transaction commits."""
+    """Saves the upload as a new queued Transcript and enqueues it when the transaction commits.
+
+    Refused with budgets.BudgetExceeded (a 429) when its length takes the owner past their daily
+    budget of audio minutes.
+    """
+    budgets.check(owner, info.duration if info is not None else None)
     transcript = Transcript(
         owner=owner if getattr(owner, "is_authenticated", False) else None,
         media_name=upload_display_name(file.name),

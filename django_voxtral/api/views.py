@@ -174,7 +174,7 @@ class TranscriptViewSet(
             202: TranscriptDetailSerializer,
             400: OpenApiResponse(ErrorSerializer, description="Bad media or option"),
             413: OpenApiResponse(ErrorSerializer, description="Upload too large"),
-            429: OpenApiResponse(ErrorSerializer, description="Too many uploads"),
+            429: OpenApiResponse(ErrorSerializer, description="Too many uploads, or over budget"),
         },
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

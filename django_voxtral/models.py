@@ -122,6 +122,19 @@ class Transcript(models.Model):
     runtime_ms = models.BigIntegerField(default=0)
     backend = models.CharField(_("backend alias"), max_length=100, default="default")
     model = models.CharField(max_length=200, blank=True)
+    #: One hash of what shapes the machine result besides the media (options, backend, model,
+    #: the split's settings), set when a run starts: how reuse.py finds a done twin.
+    settings_key = models.CharField(max_length=64, blank=True, editable=False)
+    #: The done transcript of the same media whose machine result this one reused (nothing sent).
+    reused_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="reused_by",
+        verbose_name=_("machine result reused from"),
+    )
     request_id = models.CharField(max_length=64, blank=True, db_index=True)
     webhook = models.URLField(max_length=2000, blank=True)
     error = models.TextField(blank=True)

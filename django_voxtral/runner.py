@@ -27,6 +27,7 @@ from .leases import LeaseKeeper, StopRequest, claimable, lease_seconds, owned, s
 from .models import SPEAKER_MAX_LENGTH, Segment, Transcript, TranscriptChunk
 from .pipeline import PipelineError, PipelineProgress, ProgressCallback, transcribe_media
 from .results import ChunkResult, TranscriptionResult, Word
+from .reuse import reuse_machine_result
 from .signals import transcript_failed, transcript_finished, transcript_started
 from .spool import SpooledMedia, StoredFileMissing, remove_dead_runs, spooled
 
@@ -272,6 +273,7 @@ def _transcribe_local(
         transcript.chunks.all().delete()
     Transcript.objects.filter(pk=transcript.pk).update(sha256=local.sha256, model=backend.model)
     transcript.sha256, transcript.model = local.sha256, backend.model
+    reuse_machine_result(transcript, backend.model)  # a done twin's chunks: none sent again
     return transcribe_media(
         local.path,
         backend,

@@ -70,6 +70,7 @@ class TranscriptDetailSerializer(TranscriptSerializer):
             "chunks_done",
             "chunks_total",
             "runtime_ms",
+            "reused_from",
             "text",
             "result",
             "exports",

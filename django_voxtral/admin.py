@@ -253,6 +253,7 @@ class TranscriptAdmin(TranscriptAdminBase):
         "chunks_total",
         "cost_column",
         "runtime_ms",
+        "reused_from",
         "error",
         "text",
         "request_id",
@@ -283,6 +284,7 @@ class TranscriptAdmin(TranscriptAdminBase):
                     "duration_column",
                     "cost_column",
                     "runtime_ms",
+                    "reused_from",
                 )
             },
         ),

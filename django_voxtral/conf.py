@@ -35,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "MODELS": {},  # "app_label.Model": {"field": ..., "task": ..., ...}: declarative hooks
     "WORKER_LEASE_SECONDS": 90,  # a running transcript's lease; a dead worker's runs out
     "USER_MINUTES_PER_DAY": None,  # audio minutes a user may queue per day (budgets.py); None: any
+    "REUSE_RESULTS": True,  # same media, same options as a done transcript: nothing sent again
 }
 
 _cached: VoxtralSettings | None = None
@@ -74,6 +75,7 @@ class VoxtralSettings:
     models: dict[str, dict[str, Any]]
     worker_lease_seconds: float
     user_minutes_per_day: float | None
+    reuse_results: bool
 
     def pipeline_options(self) -> dict[str, Any]:
         """The keyword arguments of pipeline.transcribe_media that these settings decide."""
@@ -153,6 +155,7 @@ def _read() -> VoxtralSettings:
             if merged["USER_MINUTES_PER_DAY"] is None
             else float(merged["USER_MINUTES_PER_DAY"])
         ),
+        reuse_results=bool(merged["REUSE_RESULTS"]),
     )
 
 

@@ -6,7 +6,9 @@ Checks only look: never call a service or start a process other than `ffmpeg -ve
 from __future__ import annotations
 
 import os
+import re
 import shutil
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -194,6 +196,54 @@ def check_webhook_secret(**kwargs: Any) -> list[checks.CheckMessage]:
     return []
 
 
+#: Shorter waits for SQLite's write lock than this make a busy site fail with "database is locked".
+SQLITE_MIN_TIMEOUT = 5.0
+_BUSY_TIMEOUT = re.compile(r"busy_timeout\s*=\s*(\d+)", re.IGNORECASE)
+_WAL = re.compile(r"journal_mode\s*=\s*'?wal\b", re.IGNORECASE)
+
+
+def sqlite_problems(database: Mapping[str, Any]) -> list[str]:
+    """How one DATABASES entry, if a SQLite file, is set up to lock under concurrent writes."""
+    if not str(database.get("ENGINE", "")).endswith("sqlite3"):
+        return []
+    name = str(database.get("NAME", ""))
+    if not name or name == ":memory:" or "mode=memory" in name:
+        return []
+    options = database.get("OPTIONS") or {}
+    init = str(options.get("init_command", ""))
+    problems = []
+    mode = str(options.get("transaction_mode") or "DEFERRED").upper()
+    if mode not in ("IMMEDIATE", "EXCLUSIVE"):
+        problems.append(
+            f"transaction_mode is {mode} (a transaction that reads, then writes, fails at once "
+            "when another process writes meanwhile)"
+        )
+    pragma = _BUSY_TIMEOUT.findall(init)
+    timeout = int(pragma[-1]) / 1000 if pragma else float(options.get("timeout", 5))
+    if timeout < SQLITE_MIN_TIMEOUT:
+        problems.append(f"a write waits only {timeout:g} s for the lock")
+    if not _WAL.search(init):
+        problems.append("the journal is not WAL (readers, such as admin pages, block writers)")
+    return problems
+
+
+def check_sqlite(**kwargs: Any) -> list[checks.CheckMessage]:
+    """A SQLite file shared by the site and its workers, set up so that writes fail when busy."""
+    from .db_retry import SQLITE_OPTIONS
+
+    return [
+        checks.Warning(
+            f"DATABASES[{alias!r}] is SQLite set up to fail with 'database is locked' when the "
+            f"site and its workers write at once: {'; '.join(problems)}.",
+            hint=f"Set DATABASES[{alias!r}]['OPTIONS'] = {SQLITE_OPTIONS!r} (Django 5.1 or "
+            "later); see docs/django.md, Workers, SQLite.",
+            id="django_voxtral.W004",
+        )
+        for alias, database in settings.DATABASES.items()
+        if (problems := sqlite_problems(database))
+    ]
+
+
 def register() -> None:
     checks.register(check_ffmpeg, TAG)
     checks.register(check_backends, TAG)
@@ -202,3 +252,4 @@ def register() -> None:
     checks.register(check_chunk_format, TAG)
     checks.register(check_speech_detector, TAG)
     checks.register(check_webhook_secret, TAG)
+    checks.register(check_sqlite, TAG)

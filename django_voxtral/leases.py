@@ -19,6 +19,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from .conf import get_settings
+from .db_retry import retry_locked
 from .models import Transcript
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,11 @@ def owned(transcript_id: Any, token: datetime | None) -> QuerySet[Transcript]:
 def renew(transcript_id: Any, token: datetime) -> bool:
     """Pushes the lease forward (one short UPDATE); False when the run no longer owns the row."""
     until = timezone.now() + timedelta(seconds=lease_seconds())
-    return owned(transcript_id, token).update(lease_expires=until) == 1
+    renewed = retry_locked(
+        lambda: owned(transcript_id, token).update(lease_expires=until),
+        f"transcript {transcript_id}: lease",
+    )
+    return renewed == 1
 
 
 def requeue_expired(limit: int = SWEEP_LIMIT) -> list[str]:
@@ -80,10 +85,13 @@ def requeue_expired(limit: int = SWEEP_LIMIT) -> list[str]:
     )
     ids: list[str] = []
     for pk, token in candidates:
-        moved = (
-            owned(pk, token)
-            .filter(expired(now))
-            .update(status=Status.QUEUED, lease_expires=None, error=EXPIRED_MESSAGE)
+        moved = retry_locked(
+            lambda: (
+                owned(pk, token)  # noqa: B023 (called at once, in this iteration)
+                .filter(expired(now))
+                .update(status=Status.QUEUED, lease_expires=None, error=EXPIRED_MESSAGE)
+            ),
+            f"transcript {pk}: back to the queue",
         )
         if moved:
             logger.warning("transcript %s: its worker's lease ran out; queued again", pk)

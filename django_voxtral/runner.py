@@ -23,6 +23,7 @@ from .backends.base import AudioPath, SpeechBackend
 from .backends.errors import SpeechError
 from .backends.options import TranscriptionOptions
 from .conf import get_backend, get_settings
+from .db_retry import is_locked, retry_locked
 from .leases import LeaseKeeper, StopRequest, claimable, lease_seconds, owned, stop_on_signals
 from .models import SPEAKER_MAX_LENGTH, Segment, Transcript, TranscriptChunk
 from .pipeline import PipelineError, PipelineProgress, ProgressCallback, transcribe_media
@@ -62,16 +63,19 @@ def _claim(transcript_id: Any) -> datetime | None:
     notices it is no longer the owner.
     """
     started = timezone.now()
-    won = (
-        Transcript.objects.filter(pk=transcript_id)
-        .filter(claimable(started))
-        .update(
-            status=Status.RUNNING,
-            started=started,
-            lease_expires=started + timedelta(seconds=lease_seconds()),
-            finished=None,
-            error="",
-        )
+    won = retry_locked(
+        lambda: (
+            Transcript.objects.filter(pk=transcript_id)
+            .filter(claimable(started))
+            .update(
+                status=Status.RUNNING,
+                started=started,
+                lease_expires=started + timedelta(seconds=lease_seconds()),
+                finished=None,
+                error="",
+            )
+        ),
+        f"transcript {transcript_id}: claim",
     )
     return started if won == 1 else None
 
@@ -156,7 +160,13 @@ def interrupted_message(stop: StopRequest, transcript: Transcript) -> str:
 def _interrupted(transcript: Transcript, stop: StopRequest) -> str:
     """Puts this run's transcript back in the queue with its stored chunks; INTERRUPTED."""
     message = interrupted_message(stop, transcript)
-    if not _still_ours(transcript).update(status=Status.QUEUED, lease_expires=None, error=message):
+    queued = retry_locked(
+        lambda: _still_ours(transcript).update(
+            status=Status.QUEUED, lease_expires=None, error=message
+        ),
+        f"transcript {transcript.pk}: back to the queue",
+    )
+    if not queued:
         return _not_ours(transcript)
     transcript.status, transcript.error = Status.QUEUED, message
     logger.warning("transcript %s: %s", transcript.pk, message)
@@ -229,18 +239,29 @@ class _Progress:
         if key == self.last_saved:
             return
         self.last_saved = key
-        updated = _still_ours(self.transcript).update(
-            chunks_done=p.chunks_done, chunks_total=p.chunks_total
+        updated = retry_locked(
+            lambda: _still_ours(self.transcript).update(
+                chunks_done=p.chunks_done, chunks_total=p.chunks_total
+            ),
+            f"transcript {self.transcript.pk}: progress",
         )
         if not updated:
             raise TranscriptCanceled
         self.transcript.chunks_done, self.transcript.chunks_total = key
 
     def save_chunk(self, piece: ChunkResult) -> None:
-        TranscriptChunk.objects.update_or_create(
-            transcript=self.transcript,
-            index=piece.index,
-            defaults={"start": piece.start, "end": piece.end, "result": piece.result.to_contract()},
+        # Paid for: a busy database is waited for, and retried, rather than lose the result.
+        retry_locked(
+            lambda: TranscriptChunk.objects.update_or_create(
+                transcript=self.transcript,
+                index=piece.index,
+                defaults={
+                    "start": piece.start,
+                    "end": piece.end,
+                    "result": piece.result.to_contract(),
+                },
+            ),
+            f"transcript {self.transcript.pk}: chunk {piece.index}",
         )
 
 
@@ -270,8 +291,13 @@ def _transcribe_local(
     conf = get_settings()
     if transcript.sha256 and transcript.sha256 != local.sha256:
         # A different file under the same transcript: stored chunks belong to the old one.
-        transcript.chunks.all().delete()
-    Transcript.objects.filter(pk=transcript.pk).update(sha256=local.sha256, model=backend.model)
+        retry_locked(transcript.chunks.all().delete, f"transcript {transcript.pk}: old chunks")
+    retry_locked(
+        lambda: Transcript.objects.filter(pk=transcript.pk).update(
+            sha256=local.sha256, model=backend.model
+        ),
+        f"transcript {transcript.pk}: media hash",
+    )
     transcript.sha256, transcript.model = local.sha256, backend.model
     reuse_machine_result(transcript, backend.model)  # a done twin's chunks: none sent again
     return transcribe_media(
@@ -333,12 +359,18 @@ def _save_result(transcript: Transcript, result: TranscriptionResult) -> None:
         "lease_expires": None,
         "error": "",
     }
-    with transaction.atomic():
-        # Conditional, like the claim: a cancel during the last chunk is not overwritten.
-        if not _still_ours(transcript).update(**fields):
-            raise TranscriptCanceled
-        transcript.segments.all().delete()
-        Segment.objects.bulk_create(_segment_rows(transcript, result), batch_size=500)
+    rows = _segment_rows(transcript, result)
+
+    def save() -> None:
+        # One short transaction that writes first: with SQLite it takes the lock at once.
+        with transaction.atomic():
+            # Conditional, like the claim: a cancel during the last chunk is not overwritten.
+            if not _still_ours(transcript).update(**fields):
+                raise TranscriptCanceled
+            transcript.segments.all().delete()
+            Segment.objects.bulk_create(rows, batch_size=500)
+
+    retry_locked(save, f"transcript {transcript.pk}: result")
     for name, value in fields.items():
         setattr(transcript, name, value)
 
@@ -347,6 +379,13 @@ def error_message(exc: BaseException) -> str:
     """What a person is told when a transcript fails: the error's own words, never a traceback."""
     if isinstance(exc, MediaError | SpeechError | PipelineError | MissingMedia):
         return str(exc)
+    if is_locked(exc):
+        return (
+            f"The database stayed locked ({exc}) while this transcript was saved. The chunks "
+            "already transcribed are kept: retry it and it resumes without sending them again. "
+            "To stop this on SQLite, set the OPTIONS that manage.py check "
+            "(django_voxtral.W004) gives."
+        )
     return f"Unexpected error ({type(exc).__name__}): {exc}. Retry, or report it if it persists."
 
 
@@ -356,9 +395,13 @@ def _fail(transcript: Transcript, exc: BaseException) -> bool:
         logger.exception("transcript %s failed unexpectedly", transcript.pk)
     message = error_message(exc)
     # Only this run's transcript fails: one canceled (or claimed again) meanwhile is left alone.
-    if not _still_ours(transcript).update(
-        status=Status.FAILED, error=message, finished=timezone.now(), lease_expires=None
-    ):
+    failed = retry_locked(
+        lambda: _still_ours(transcript).update(
+            status=Status.FAILED, error=message, finished=timezone.now(), lease_expires=None
+        ),
+        f"transcript {transcript.pk}: failed",
+    )
+    if not failed:
         return False
     transcript.status, transcript.error = Status.FAILED, message
     transcript_failed.send(sender=Transcript, transcript=transcript, error=message)

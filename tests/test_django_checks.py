@@ -6,6 +6,9 @@ Each test changes one setting and looks for the check's id.
 from __future__ import annotations
 
 import importlib.util
+import runpy
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -14,6 +17,8 @@ from django.core.management.base import SystemCheckError
 
 from django_voxtral import checks
 from django_voxtral.conf import get_settings
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def ids(messages: list[Any]) -> list[str]:
@@ -135,3 +140,46 @@ def test_speech_detector_without_onnxruntime(
     assert "django-voxtral[vad]" in (error.hint or "")
     settings.VOXTRAL = {"SPEECH_DETECTOR": "level"}
     assert checks.check_speech_detector() == []
+
+
+def _sqlite_check(monkeypatch: pytest.MonkeyPatch, **options: Any) -> list[Any]:
+    """check_sqlite on one SQLite file database with these OPTIONS (None: no OPTIONS at all)."""
+    database: dict[str, Any] = {"ENGINE": "django.db.backends.sqlite3", "NAME": "/srv/db.sqlite3"}
+    if options:
+        database["OPTIONS"] = options
+    monkeypatch.setattr(checks, "settings", SimpleNamespace(DATABASES={"default": database}))
+    return checks.check_sqlite()
+
+
+def test_sqlite_set_up_to_lock_warns_with_the_settings_to_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from django_voxtral.db_retry import SQLITE_OPTIONS
+
+    for old in ({}, {"timeout": 20}):  # Django's default; the example site's before
+        [warning] = _sqlite_check(monkeypatch, **old)
+        assert warning.id == "django_voxtral.W004"
+        assert "database is locked" in warning.msg and "DEFERRED" in warning.msg
+        assert "not WAL" in warning.msg
+        assert repr(SQLITE_OPTIONS) in (warning.hint or "")
+    [short] = _sqlite_check(
+        monkeypatch,
+        transaction_mode="IMMEDIATE",
+        init_command="PRAGMA journal_mode = WAL; PRAGMA busy_timeout=2000",
+    )
+    assert "waits only 2 s" in short.msg and "DEFERRED" not in short.msg
+    assert "WAL" not in short.msg
+
+
+def test_sqlite_set_up_right_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django_voxtral.db_retry import SQLITE_OPTIONS
+
+    assert _sqlite_check(monkeypatch, **SQLITE_OPTIONS) == []
+    example = runpy.run_path(str(ROOT / "example_project" / "example_project" / "settings.py"))
+    if example["DATABASES"]["default"]["ENGINE"].endswith("sqlite3"):  # unless DATABASE_URL
+        assert checks.sqlite_problems(example["DATABASES"]["default"]) == []
+    for elsewhere in (
+        {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+        {"ENGINE": "django.db.backends.postgresql", "NAME": "site"},
+    ):
+        assert checks.sqlite_problems(elsewhere) == []

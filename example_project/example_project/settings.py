@@ -66,8 +66,16 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # The web server and the worker share the file: wait for the other's write lock.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The web server and the workers share the file. A transaction takes the write lock when it
+    # begins (IMMEDIATE) and waits up to 20 s for it; with WAL, readers never block writers.
+    # Without these, "database is locked" fails transcripts (check django_voxtral.W004).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        }
+    )
 
 # The admin's login page: where a logged-out visitor of a media link is sent.
 LOGIN_URL = "/admin/login/"

@@ -81,7 +81,11 @@ def settings_key(transcript: Transcript, model: str) -> str:
 
 
 def done_twin(transcript: Transcript, key: str) -> Transcript | None:
-    """The newest done transcript of the same media with the same key and all its chunks stored."""
+    """The newest done transcript of the same media with the same key and all its chunks stored.
+
+    Only the same owner's (or, for transcripts without an owner, another ownerless one): a
+    result reused from someone else would tell a user that another had the same file.
+    """
     if not transcript.sha256:
         return None
     return (
@@ -90,6 +94,7 @@ def done_twin(transcript: Transcript, key: str) -> Transcript | None:
             sha256=transcript.sha256,
             settings_key=key,
             backend=transcript.backend,
+            owner_id=transcript.owner_id,
             chunks_total__gt=0,
         )
         .exclude(pk=transcript.pk)

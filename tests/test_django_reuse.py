@@ -190,3 +190,16 @@ def test_api_and_admin_say_it_was_reused(
     assert reverse("admin:django_voxtral_transcript_change", args=[first.pk]) in (
         page.content.decode()
     )
+
+
+def test_another_owners_result_is_not_reused(
+    long_pause_audio: Path, outbox: Any, alice: Any, bob: Any
+) -> None:
+    done(long_pause_audio, owner=alice)
+    outbox.clear()
+    bobs = done(long_pause_audio, owner=bob)
+    assert len(outbox) == bobs.chunks_total >= 1, "bob's copy is sent: alice's stays private"
+    assert bobs.reused_from is None
+    outbox.clear()
+    again = done(long_pause_audio, owner=bob)
+    assert outbox == [] and again.reused_from == bobs

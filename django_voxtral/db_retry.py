@@ -38,15 +38,19 @@ def retry_locked[T](
     what: str,
     *,
     using: str = DEFAULT_DB_ALIAS,
-    attempts: int = ATTEMPTS,
-    first_pause: float = FIRST_PAUSE,
+    attempts: int | None = None,
+    first_pause: float | None = None,
 ) -> T:
     """Calls ``write`` (one statement, or one whole ``transaction.atomic()`` of its own) until
-    SQLite stops saying the database is locked, at most ``attempts`` times; then raises.
+    SQLite stops saying the database is locked, at most ``attempts`` (ATTEMPTS) times, pausing
+    ``first_pause`` (FIRST_PAUSE) seconds after the first try and twice as long after each next;
+    then raises.
 
     Inside a transaction opened by the caller nothing is retried: the lock error goes up to the
     code that owns the transaction, which alone can start it again.
     """
+    attempts = ATTEMPTS if attempts is None else attempts
+    first_pause = FIRST_PAUSE if first_pause is None else first_pause
     for attempt in range(1, attempts + 1):
         try:
             return write()

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -205,3 +206,44 @@ def test_two_workers_and_a_busy_admin_finish_every_transcript(here: Path) -> Non
     assert [status for status, _, _ in rows] == ["done"] * TRANSCRIPTS, (rows, logs[-4000:])
     assert chunks == TRANSCRIPTS * TONES, "every chunk stored once"
     assert "database is locked" not in logs, logs[-4000:]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lock_during_a_chunk_save_or_the_final_save_is_waited_out(
+    long_pause_audio: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The paid-for chunk and the merged result are saved on the next try, not failed."""
+    from django.core.files.base import ContentFile
+    from django.db import OperationalError
+
+    from django_voxtral import db_retry
+    from django_voxtral.models import Segment, Transcript, TranscriptChunk
+    from django_voxtral.runner import run_transcript
+
+    monkeypatch.setattr(db_retry, "FIRST_PAUSE", 0.01)
+    locked: list[str] = []
+
+    def once_locked(manager: Any, name: str) -> None:
+        real = getattr(manager, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if name not in locked:
+                locked.append(name)
+                raise OperationalError("database is locked")
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(manager, name, call)
+
+    once_locked(TranscriptChunk.objects, "update_or_create")
+    once_locked(Segment.objects, "bulk_create")
+    transcript = Transcript(media_name=long_pause_audio.name)
+    transcript.media.save(
+        long_pause_audio.name, ContentFile(long_pause_audio.read_bytes()), save=False
+    )
+    transcript.save()
+
+    assert run_transcript(transcript.pk) == Transcript.Status.DONE
+    assert locked == ["update_or_create", "bulk_create"]
+    transcript.refresh_from_db()
+    assert transcript.error == "" and transcript.segments.exists()
+    assert transcript.chunks.count() == transcript.chunks_total >= 2, "no chunk lost"

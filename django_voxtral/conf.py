@@ -35,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "MODELS": {},  # "app_label.Model": {"field": ..., "task": ..., ...}: declarative hooks
     "WORKER_LEASE_SECONDS": 90,  # a running transcript's lease; a dead worker's runs out
     "USER_MINUTES_PER_DAY": None,  # audio minutes a user may queue per day (budgets.py); None: any
+    "SIGNED_MEDIA_URLS": False,  # media view redirects to the storage's signed URL (S3)
     "REUSE_RESULTS": True,  # same media, same options as a done transcript: nothing sent again
 }
 
@@ -76,6 +77,7 @@ class VoxtralSettings:
     worker_lease_seconds: float
     user_minutes_per_day: float | None
     reuse_results: bool
+    signed_media_urls: bool
 
     def pipeline_options(self) -> dict[str, Any]:
         """The keyword arguments of pipeline.transcribe_media that these settings decide."""
@@ -156,6 +158,7 @@ def _read() -> VoxtralSettings:
             else float(merged["USER_MINUTES_PER_DAY"])
         ),
         reuse_results=bool(merged["REUSE_RESULTS"]),
+        signed_media_urls=bool(merged["SIGNED_MEDIA_URLS"]),
     )
 
 

@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import IO, Any, Literal
 from uuid import UUID
 
-from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db.models.fields.files import FieldFile
 from django.http import (
@@ -29,6 +28,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import content_disposition_header, http_date, parse_http_date_safe
 from django.views.decorators.http import require_safe
 
+from .conf import get_settings
 from .permissions import transcripts_for
 
 #: Bytes read from storage per block sent: memory stays at one block whatever the file's size.
@@ -200,7 +200,7 @@ def _headers(
 
 def signed_media_urls() -> bool:
     """``VOXTRAL["SIGNED_MEDIA_URLS"]``: redirect to the storage's (signed) URL, default off."""
-    return bool((getattr(settings, "VOXTRAL", None) or {}).get("SIGNED_MEDIA_URLS", False))
+    return get_settings().signed_media_urls
 
 
 def _wants_a_page(request: HttpRequest) -> bool:

@@ -16,6 +16,7 @@ from django.db.models import Count, F
 from ffmpeg_bridge import MediaError, speech_detector
 
 from .conf import get_settings
+from .db_retry import retry_locked
 from .models import Transcript, TranscriptChunk
 
 #: Raised when what the key covers changes, so keys made before never match keys made after.
@@ -126,19 +127,29 @@ def reuse_machine_result(transcript: Transcript, model: str) -> Transcript | Non
     if not resumed:
         twin = done_twin(transcript, key) if get_settings().reuse_results else None
         fields["reused_from"] = twin
-    with transaction.atomic():
-        if twin is not None:
-            TranscriptChunk.objects.bulk_create(
-                TranscriptChunk(
-                    transcript=transcript,
-                    index=chunk.index,
-                    start=chunk.start,
-                    end=chunk.end,
-                    result=_unpaid(chunk.result),
-                )
-                for chunk in twin.chunks.all()
+    copies = (
+        [
+            TranscriptChunk(
+                transcript=transcript,
+                index=chunk.index,
+                start=chunk.start,
+                end=chunk.end,
+                result=_unpaid(chunk.result),
             )
-        Transcript.objects.filter(pk=transcript.pk).update(**fields)
+            for chunk in twin.chunks.all()
+        ]
+        if twin is not None
+        else []
+    )
+
+    def write() -> None:
+        # One short write transaction, read beforehand: SQLite holds its lock for less.
+        with transaction.atomic():
+            if copies:
+                TranscriptChunk.objects.bulk_create(copies)
+            Transcript.objects.filter(pk=transcript.pk).update(**fields)
+
+    retry_locked(write, "copying a reused result")
     for name, value in fields.items():
         setattr(transcript, name, value)
     return twin

@@ -112,9 +112,9 @@ def peak_mb() -> float:
 
 
 def run_ours(path: Path, concurrency: int, backend_options: dict[str, Any]) -> dict[str, Any]:
-    from django_voxtral.backends import load_backend
-    from django_voxtral.backends.options import TranscriptionOptions
-    from django_voxtral.pipeline import transcribe_media
+    from django_voxtral.speech.backends import load_backend
+    from django_voxtral.speech.backends.options import TranscriptionOptions
+    from django_voxtral.speech.pipeline import transcribe_media
 
     options = TranscriptionOptions(language="en")
     with load_backend("local", **backend_options) as backend:
@@ -134,7 +134,7 @@ def run_ours(path: Path, concurrency: int, backend_options: dict[str, Any]) -> d
 def run_baseline(path: Path) -> dict[str, Any]:
     from faster_whisper import WhisperModel
 
-    from django_voxtral.backends.whisper_models import cache_root, resolve
+    from django_voxtral.speech.backends.whisper_models import cache_root, resolve
 
     folder, _ = resolve("base", cache_root(None))  # the same assembled model as ours
     model = WhisperModel(folder, device="cpu", compute_type="int8")

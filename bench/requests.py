@@ -9,8 +9,8 @@ import math
 import time
 from dataclasses import dataclass
 
-from django_voxtral.backends import load_backend
-from django_voxtral.pipeline import PipelineProgress, transcribe_media
+from django_voxtral.speech.backends import load_backend
+from django_voxtral.speech.pipeline import PipelineProgress, transcribe_media
 from tests.standin import StandIn
 
 from .media import long_audio

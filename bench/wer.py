@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import jiwer
 
-from django_voxtral.backends import load_backend
-from django_voxtral.backends.options import TranscriptionOptions
-from django_voxtral.pipeline import transcribe_media
+from django_voxtral.speech.backends import load_backend
+from django_voxtral.speech.backends.options import TranscriptionOptions
+from django_voxtral.speech.pipeline import transcribe_media
 from tests.data import JFK, JFK_TEXT
 
 

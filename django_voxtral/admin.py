@@ -39,13 +39,13 @@ from .admin_mixins import (
     transcribe_action,
 )
 from .api.uploads import probe_upload
-from .backends.errors import InvalidOption, SpeechError
-from .backends.options import LANGUAGES, OPTION_FIELDS, TranscriptionOptions
 from .conf import UnknownBackend, get_backend, get_settings
 from .exports import export_response
-from .formats import FORMATS, format_timestamp
 from .models import Segment, Transcript
 from .names import stored_name, upload_display_name
+from .speech.backends.errors import InvalidOption, SpeechError
+from .speech.backends.options import LANGUAGES, OPTION_FIELDS, TranscriptionOptions
+from .speech.formats import FORMATS, format_timestamp
 from .tasks import enqueue
 
 if TYPE_CHECKING:

@@ -18,13 +18,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from . import budgets
-from .backends import backend_class
-from .backends.errors import SpeechError
-from .backends.options import OPTION_FIELDS
 from .conf import UnknownBackend, get_settings
 from .exports import export_response
-from .formats import FORMATS
 from .models import Segment, Transcript, TranscriptChunk
+from .speech.backends import backend_class
+from .speech.backends.errors import SpeechError
+from .speech.backends.options import OPTION_FIELDS
+from .speech.formats import FORMATS
 from .tasks import enqueue, enqueue_webhooks
 
 if TYPE_CHECKING:

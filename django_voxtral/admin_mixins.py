@@ -25,11 +25,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from . import budgets
-from .backends.errors import SpeechError
 from .conf import UnknownBackend, get_backend
 from .hooks import Hook, create_for_instances, hooks_for
 from .models import Transcript
 from .names import media_name as column_media_name
+from .speech.backends.errors import SpeechError
 
 if TYPE_CHECKING:
     ModelAdminBase = admin.ModelAdmin[Any]

@@ -16,8 +16,8 @@ from django.core import checks
 
 from ffmpeg_bridge import CHUNK_FORMATS, DETECTORS, detector_problems
 
-from .backends.errors import SpeechError
 from .conf import get_backend, get_settings
+from .speech.backends.errors import SpeechError
 
 TAG = "django_voxtral"
 

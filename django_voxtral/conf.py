@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from .backends.base import SpeechBackend
+from .speech.backends.base import SpeechBackend
 
 DEFAULT_BACKEND_ALIAS = "default"
 
@@ -117,7 +117,7 @@ class UnknownBackend(KeyError):
 
 
 def _default_backends() -> dict[str, Any]:
-    from .backends import default_backend_name
+    from .speech.backends import default_backend_name
 
     return {DEFAULT_BACKEND_ALIAS: {"BACKEND": default_backend_name(), "OPTIONS": {}}}
 
@@ -179,7 +179,7 @@ def _reload(*, setting: str, **kwargs: Any) -> None:
 
 def get_backend(alias: str | None = None) -> SpeechBackend:
     """A new speech backend for the named entry of VOXTRAL["BACKENDS"]; close it after use."""
-    from .backends import load_backend
+    from .speech.backends import load_backend
 
     entry = get_settings().backend_settings(alias)
     return load_backend(entry.backend, **entry.options)

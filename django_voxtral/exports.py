@@ -1,6 +1,6 @@
 """Stored transcripts as downloads: one file in a chosen format, or a zip of one file each.
 
-Renders what is stored (django_voxtral.formats); never runs the pipeline or calls a service here.
+Renders what is stored (speech.formats); never runs the pipeline or calls a service here.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from django.http import FileResponse, HttpResponse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 
-from .formats import FORMATS, Formatter, render
 from .models import Transcript
+from .speech.formats import FORMATS, Formatter, render
 
 #: Zips up to this size stay in memory; bigger ones spill to a temporary file.
 ZIP_MEMORY_LIMIT = 16 * 1024 * 1024

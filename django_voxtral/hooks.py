@@ -17,8 +17,8 @@ from django.db import models
 from django.db.models.fields.files import FieldFile
 from django.db.models.signals import post_save
 
-from .backends.options import TranscriptionOptions
 from .names import media_name
+from .speech.backends.options import TranscriptionOptions
 
 OwnerGetter = Callable[[models.Model], Any]
 

@@ -16,15 +16,15 @@ from django.db import models
 from django.db.models.fields.files import FieldFile
 from django.utils.translation import gettext_lazy as _
 
-from .backends.options import TranscriptionOptions
-from .results import (
+from .speech.backends.options import TranscriptionOptions
+from .speech.results import (
     ChunkResult,
     DroppedText,
     InferenceStatus,
     TranscriptionResult,
     Word,
 )
-from .results import (
+from .speech.results import (
     Segment as ResultSegment,
 )
 

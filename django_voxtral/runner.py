@@ -19,17 +19,17 @@ from django.utils import timezone
 
 from ffmpeg_bridge import MediaError
 
-from .backends.base import AudioPath, SpeechBackend
-from .backends.errors import SpeechError
-from .backends.options import TranscriptionOptions
 from .conf import get_backend, get_settings
 from .db_retry import is_locked, retry_locked
 from .leases import LeaseKeeper, StopRequest, claimable, lease_seconds, owned, stop_on_signals
 from .models import SPEAKER_MAX_LENGTH, Segment, Transcript, TranscriptChunk
-from .pipeline import PipelineError, PipelineProgress, ProgressCallback, transcribe_media
-from .results import ChunkResult, TranscriptionResult, Word
 from .reuse import reuse_machine_result
 from .signals import transcript_failed, transcript_finished, transcript_started
+from .speech.backends.base import AudioPath, SpeechBackend
+from .speech.backends.errors import SpeechError
+from .speech.backends.options import TranscriptionOptions
+from .speech.pipeline import PipelineError, PipelineProgress, ProgressCallback, transcribe_media
+from .speech.results import ChunkResult, TranscriptionResult, Word
 from .spool import SpooledMedia, StoredFileMissing, remove_dead_runs, spooled
 
 logger = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import soundfile
 
-from django_voxtral.backends.options import LANGUAGES
+from django_voxtral.speech.backends.options import LANGUAGES
 
 #: US dollars per audio minute (the contract's figures); other models are billed as Small.
 PRICES = {"mistralai/Voxtral-Small-24B-2507": 0.003, "mistralai/Voxtral-Mini-3B-2507": 0.001}
@@ -357,8 +357,8 @@ class StandIn:
     def _whisper_result(
         self, audio: bytes, filename: str | None, language: str | None, duration: float
     ) -> dict[str, Any]:
-        from django_voxtral.backends.local import LocalBackend
-        from django_voxtral.backends.options import TranscriptionOptions
+        from django_voxtral.speech.backends.local import LocalBackend
+        from django_voxtral.speech.backends.options import TranscriptionOptions
 
         with self._lock:
             if self._whisper is None:

@@ -18,8 +18,8 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import reverse
 
-from django_voxtral.backends import dummy
 from django_voxtral.models import Transcript, TranscriptChunk
+from django_voxtral.speech.backends import dummy
 from tests.django_settings import TONES_ARE_SPEECH
 from tests.test_admin_transcripts import make, tone_wav
 from tests.testapp.queue import dummy_queue

@@ -24,9 +24,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from django_voxtral.admin_mixins import format_duration, format_money
-from django_voxtral.backends import dummy
-from django_voxtral.formats import format_timestamp
 from django_voxtral.models import Segment, Transcript
+from django_voxtral.speech.backends import dummy
+from django_voxtral.speech.formats import format_timestamp
 
 pytestmark = pytest.mark.django_db
 

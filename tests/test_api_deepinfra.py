@@ -20,10 +20,10 @@ from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
-from django_voxtral.backends import dummy, load_backend
-from django_voxtral.backends.errors import ServiceError, ServiceUnavailable
-from django_voxtral.backends.options import TranscriptionOptions
 from django_voxtral.models import Transcript
+from django_voxtral.speech.backends import dummy, load_backend
+from django_voxtral.speech.backends.errors import ServiceError, ServiceUnavailable
+from django_voxtral.speech.backends.options import TranscriptionOptions
 from tests.django_settings import TONES_ARE_SPEECH
 from tests.fixtures_api import tone
 

@@ -20,9 +20,9 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from django_voxtral import names
-from django_voxtral.backends.errors import InvalidOption
-from django_voxtral.backends.options import MAX_INITIAL_PROMPT_LENGTH, TranscriptionOptions
 from django_voxtral.models import Transcript
+from django_voxtral.speech.backends.errors import InvalidOption
+from django_voxtral.speech.backends.options import MAX_INITIAL_PROMPT_LENGTH, TranscriptionOptions
 from tests.django_settings import TONES_ARE_SPEECH
 from tests.fixtures_api import client_for, tone
 

@@ -19,9 +19,9 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from django_voxtral.api.compat_openai import LANGUAGE_NAMES
-from django_voxtral.backends import dummy
-from django_voxtral.backends.options import LANGUAGES
 from django_voxtral.models import Transcript
+from django_voxtral.speech.backends import dummy
+from django_voxtral.speech.backends.options import LANGUAGES
 from tests.django_settings import TONES_ARE_SPEECH
 from tests.fixtures_api import tone
 

@@ -18,8 +18,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from django_voxtral.api import views
-from django_voxtral.backends import dummy
 from django_voxtral.models import Transcript
+from django_voxtral.speech.backends import dummy
 from tests.django_settings import TONES_ARE_SPEECH
 from tests.fixtures_api import client_for, tone
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from django_voxtral.backends import load_backend
-from django_voxtral.backends.deepinfra import DeepInfraBackend
-from django_voxtral.backends.errors import (
+from django_voxtral.speech.backends import load_backend
+from django_voxtral.speech.backends.deepinfra import DeepInfraBackend
+from django_voxtral.speech.backends.errors import (
     AuthenticationFailed,
     BackendNotConfigured,
     BadAudio,
@@ -24,7 +24,7 @@ from django_voxtral.backends.errors import (
     ServiceError,
     ServiceUnavailable,
 )
-from django_voxtral.backends.options import TranscriptionOptions
+from django_voxtral.speech.backends.options import TranscriptionOptions
 from tests.standin import Fault, StandIn
 
 SMALL = "mistralai/Voxtral-Small-24B-2507"
@@ -42,7 +42,7 @@ def make(standin: StandIn, token: str, **options: object) -> DeepInfraBackend:
 def recorded_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Replaces the backends' waits between retries by a record of them (tests stay fast)."""
     sleeps: list[float] = []
-    from django_voxtral.backends import http
+    from django_voxtral.speech.backends import http
 
     original = http.ServiceClient.__init__
 

@@ -10,18 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from django_voxtral.backends import (
+from django_voxtral.speech.backends import (
     BACKEND_ALIASES,
     default_backend_name,
     load_backend,
 )
-from django_voxtral.backends import dummy as dummy_module
-from django_voxtral.backends.deepinfra import DeepInfraBackend
-from django_voxtral.backends.dummy import DummyBackend, clear_outbox
-from django_voxtral.backends.errors import BackendNotConfigured, BadAudio, ServiceUnavailable
-from django_voxtral.backends.local import LocalBackend
-from django_voxtral.backends.openai import OpenAIBackend
-from django_voxtral.backends.options import TranscriptionOptions
+from django_voxtral.speech.backends import dummy as dummy_module
+from django_voxtral.speech.backends.deepinfra import DeepInfraBackend
+from django_voxtral.speech.backends.dummy import DummyBackend, clear_outbox
+from django_voxtral.speech.backends.errors import BackendNotConfigured, BadAudio, ServiceUnavailable
+from django_voxtral.speech.backends.local import LocalBackend
+from django_voxtral.speech.backends.openai import OpenAIBackend
+from django_voxtral.speech.backends.options import TranscriptionOptions
 
 
 @pytest.fixture(autouse=True)
@@ -105,7 +105,7 @@ def test_unreadable_audio_is_bad_audio(tmp_path: Path) -> None:
         ("openai", OpenAIBackend),
         ("local", LocalBackend),
         ("dummy", DummyBackend),
-        ("django_voxtral.backends.dummy.DummyBackend", DummyBackend),
+        ("django_voxtral.speech.backends.dummy.DummyBackend", DummyBackend),
     ],
 )
 def test_load_backend_by_alias_or_path(name: str, cls: type) -> None:
@@ -119,7 +119,12 @@ def test_aliases_are_the_four_backends() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["whisper", "django_voxtral.backends.nope.Backend", "django_voxtral.results.Word"]
+    "name",
+    [
+        "whisper",
+        "django_voxtral.speech.backends.nope.Backend",
+        "django_voxtral.speech.results.Word",
+    ],
 )
 def test_unknown_backend_names_the_choices(name: str) -> None:
     with pytest.raises(BackendNotConfigured) as caught:

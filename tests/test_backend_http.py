@@ -10,7 +10,7 @@ import random
 
 import pytest
 
-from django_voxtral.backends.http import (
+from django_voxtral.speech.backends.http import (
     RetryPolicy,
     Secret,
     audio_content_type,

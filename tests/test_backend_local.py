@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 import soundfile
 
-from django_voxtral.backends import load_backend
-from django_voxtral.backends import whisper_models as wm
-from django_voxtral.backends.errors import BackendNotConfigured, BadAudio
-from django_voxtral.backends.local import (
+from django_voxtral.speech.backends import load_backend
+from django_voxtral.speech.backends import whisper_models as wm
+from django_voxtral.speech.backends.errors import BackendNotConfigured, BadAudio
+from django_voxtral.speech.backends.local import (
     FALLBACK_TEMPERATURES,
     LocalBackend,
     available_cores,
@@ -33,8 +33,8 @@ from django_voxtral.backends.local import (
     default_workers,
     temperatures,
 )
-from django_voxtral.backends.options import LANGUAGES, TranscriptionOptions
-from django_voxtral.backends.packing import (
+from django_voxtral.speech.backends.options import LANGUAGES, TranscriptionOptions
+from django_voxtral.speech.backends.packing import (
     EngineSegment,
     EngineWord,
     layout,
@@ -42,8 +42,8 @@ from django_voxtral.backends.packing import (
     pack_sizes,
     unpack,
 )
-from django_voxtral.backends.samples import read_samples, resample
-from django_voxtral.results import TranscriptionResult
+from django_voxtral.speech.backends.samples import read_samples, resample
+from django_voxtral.speech.results import TranscriptionResult
 from tests.data import JFK, JFK_TEXT
 
 pytest.importorskip("faster_whisper")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from django_voxtral.backends import load_backend
-from django_voxtral.backends.errors import (
+from django_voxtral.speech.backends import load_backend
+from django_voxtral.speech.backends.errors import (
     AuthenticationFailed,
     BackendNotConfigured,
     BadAudio,
@@ -19,8 +19,8 @@ from django_voxtral.backends.errors import (
     ServiceError,
     UnsupportedOption,
 )
-from django_voxtral.backends.openai import OpenAIBackend, language_code
-from django_voxtral.backends.options import TranscriptionOptions
+from django_voxtral.speech.backends.openai import OpenAIBackend, language_code
+from django_voxtral.speech.backends.options import TranscriptionOptions
 from tests.standin import StandIn
 
 VOXTRAL = "mistralai/Voxtral-Mini-3B-2507"

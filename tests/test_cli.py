@@ -15,13 +15,13 @@ import pysrt
 import pytest
 import webvtt
 
-from django_voxtral import cli
-from django_voxtral.cli import ProgressBar, main
-from django_voxtral.pipeline import PipelineProgress
+from django_voxtral.speech import cli
+from django_voxtral.speech.cli import ProgressBar, main
+from django_voxtral.speech.pipeline import PipelineProgress
 from tests.data import JFK
 from tests.standin import StandIn
 
-VOXTRAL = [sys.executable, "-m", "django_voxtral.cli"]
+VOXTRAL = [sys.executable, "-m", "django_voxtral.speech.cli"]
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -129,7 +129,7 @@ def test_bad_arguments_exit_2() -> None:
 
 
 def test_options_reach_the_backend(long_pause_audio: Path, tmp_path: Path) -> None:
-    from django_voxtral.backends import dummy
+    from django_voxtral.speech.backends import dummy
 
     dummy.clear_outbox()
     out = tmp_path / "out.txt"

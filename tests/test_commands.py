@@ -17,8 +17,8 @@ import soundfile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from django_voxtral.backends.errors import AuthenticationFailed
 from django_voxtral.models import Transcript
+from django_voxtral.speech.backends.errors import AuthenticationFailed
 from tests import media
 from tests.django_settings import TONES_ARE_SPEECH
 
@@ -165,7 +165,7 @@ def test_check_reports_each_part_ok() -> None:
 
 
 def test_check_offline_sends_nothing() -> None:
-    from django_voxtral.backends import dummy
+    from django_voxtral.speech.backends import dummy
 
     dummy.clear_outbox()
     io_ = Captured()

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from django.core.cache import cache
 
-from django_voxtral.backends import dummy
 from django_voxtral.models import Transcript
+from django_voxtral.speech.backends import dummy
 from tests import media
 from tests.data import JFK
 from tests.fixtures_api import client_for

@@ -15,8 +15,8 @@ from django.core.files.base import ContentFile
 
 import django_voxtral
 from django_voxtral import hooks
-from django_voxtral.backends.errors import InvalidOption
 from django_voxtral.models import Transcript
+from django_voxtral.speech.backends.errors import InvalidOption
 from tests.django_settings import TONES_ARE_SPEECH
 from tests.testapp.models import Clip
 

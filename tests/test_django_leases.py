@@ -24,9 +24,9 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from django_voxtral import leases, spool
-from django_voxtral.backends import dummy
 from django_voxtral.models import Transcript
 from django_voxtral.runner import INTERRUPTED, run_transcript
+from django_voxtral.speech.backends import dummy
 from tests.fixtures_standin import write_tones
 from tests.standin import StandIn
 

@@ -13,9 +13,9 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import reverse
 
-from django_voxtral.backends import dummy
 from django_voxtral.models import Segment, Transcript
 from django_voxtral.runner import run_transcript
+from django_voxtral.speech.backends import dummy
 from tests.django_settings import TONES_ARE_SPEECH
 from tests.fixtures_api import client_for
 

@@ -15,12 +15,12 @@ from django.core.files.base import ContentFile
 from django.db import connection
 
 from django_voxtral import runner
-from django_voxtral.backends import dummy
-from django_voxtral.backends.errors import ServiceUnavailable
 from django_voxtral.models import Transcript, TranscriptChunk
-from django_voxtral.results import Segment, TranscriptionResult, Word
 from django_voxtral.runner import claim, run_transcript, words_by_segment
 from django_voxtral.signals import transcript_failed, transcript_finished, transcript_started
+from django_voxtral.speech.backends import dummy
+from django_voxtral.speech.backends.errors import ServiceUnavailable
+from django_voxtral.speech.results import Segment, TranscriptionResult, Word
 from django_voxtral.tasks import enqueue
 from tests.django_settings import TONES_ARE_SPEECH
 

@@ -17,11 +17,11 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from django_voxtral import results
 from django_voxtral.api.compat_openai import verbose_json
 from django_voxtral.api.serializers import SegmentSerializer
-from django_voxtral.backends import dummy
 from django_voxtral.models import SPEAKER_MAX_LENGTH, Segment, Transcript
+from django_voxtral.speech import results
+from django_voxtral.speech.backends import dummy
 from tests.data import JFK
 from tests.django_settings import TONES_ARE_SPEECH
 

@@ -14,8 +14,8 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.db import transaction
 
-from django_voxtral.backends import dummy
 from django_voxtral.models import Transcript
+from django_voxtral.speech.backends import dummy
 from django_voxtral.tasks import enqueue
 from tests.django_settings import TONES_ARE_SPEECH
 

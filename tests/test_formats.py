@@ -18,8 +18,8 @@ import pysrt
 import pytest
 import webvtt
 
-from django_voxtral import formats
-from django_voxtral.formats import (
+from django_voxtral.speech import formats
+from django_voxtral.speech.formats import (
     FORMATS,
     Cue,
     format_timestamp,
@@ -31,8 +31,8 @@ from django_voxtral.formats import (
     to_txt,
     to_vtt,
 )
-from django_voxtral.formats.text import width
-from django_voxtral.results import InferenceStatus, Segment, TranscriptionResult, Word
+from django_voxtral.speech.formats.text import width
+from django_voxtral.speech.results import InferenceStatus, Segment, TranscriptionResult, Word
 
 LOREM_TEXT = (
     "the quick brown fox jumps over a lazy dog while seven wizards quietly hex "

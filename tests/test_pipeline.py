@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 
 import ffmpeg_bridge
-from django_voxtral.backends import dummy, load_backend
-from django_voxtral.backends.base import AudioPath
-from django_voxtral.backends.dummy import DummyBackend
-from django_voxtral.backends.errors import ServiceUnavailable, UnsupportedOption
-from django_voxtral.backends.options import TranscriptionOptions
-from django_voxtral.pipeline import ChunkFailed, PipelineProgress, transcribe_media
-from django_voxtral.results import ChunkResult, TranscriptionResult
+from django_voxtral.speech.backends import dummy, load_backend
+from django_voxtral.speech.backends.base import AudioPath
+from django_voxtral.speech.backends.dummy import DummyBackend
+from django_voxtral.speech.backends.errors import ServiceUnavailable, UnsupportedOption
+from django_voxtral.speech.backends.options import TranscriptionOptions
+from django_voxtral.speech.pipeline import ChunkFailed, PipelineProgress, transcribe_media
+from django_voxtral.speech.results import ChunkResult, TranscriptionResult
 from tests import media
 from tests.data import JFK, JFK_TEXT
 from tests.testapp.backends import EnglishOnlyBackend

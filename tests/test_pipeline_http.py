@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 import ffmpeg_bridge
-from django_voxtral.backends import SpeechBackend, load_backend
-from django_voxtral.backends.options import TranscriptionOptions
-from django_voxtral.pipeline import ChunkFailed, transcribe_media
+from django_voxtral.speech.backends import SpeechBackend, load_backend
+from django_voxtral.speech.backends.options import TranscriptionOptions
+from django_voxtral.speech.pipeline import ChunkFailed, transcribe_media
 from tests import media
 from tests.standin import StandIn
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from django_voxtral.backends import load_backend
-from django_voxtral.pipeline import transcribe_media
-from django_voxtral.repetitions import collapse_repetitions, collapse_text, find_loops
-from django_voxtral.results import DroppedText, Segment, TranscriptionResult, Word
+from django_voxtral.speech.backends import load_backend
+from django_voxtral.speech.pipeline import transcribe_media
+from django_voxtral.speech.repetitions import collapse_repetitions, collapse_text, find_loops
+from django_voxtral.speech.results import DroppedText, Segment, TranscriptionResult, Word
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import random
 
 import pytest
 
-from django_voxtral.results import (
+from django_voxtral.speech.results import (
     ChunkResult,
     InferenceStatus,
     Segment,

@@ -16,9 +16,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from ..backends.options import TranscriptionOptions
 from ..conf import get_settings
 from ..models import Transcript
+from ..speech.backends.options import TranscriptionOptions
 from ..webhooks import check_webhook_url
 from .base import FirstRendererNegotiation, VoxtralAPIView, documented
 from .errors import TranscriptFailed

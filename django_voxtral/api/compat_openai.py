@@ -17,12 +17,12 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ..backends.errors import InvalidOption
-from ..backends.options import TranscriptionOptions
 from ..conf import get_settings
-from ..formats import render
 from ..models import Transcript
-from ..results import TranscriptionResult
+from ..speech.backends.errors import InvalidOption
+from ..speech.backends.options import TranscriptionOptions
+from ..speech.formats import render
+from ..speech.results import TranscriptionResult
 from .base import FirstRendererNegotiation, VoxtralAPIView, documented
 from .errors import InvalidField, StillRunning, TranscriptFailed, openai_exception_handler
 from .serializers import (

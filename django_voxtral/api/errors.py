@@ -31,9 +31,9 @@ from ffmpeg_bridge import (
     NotAMediaFile,
 )
 
-from ..backends.errors import BackendNotConfigured, InvalidOption, UnsupportedOption
 from ..budgets import BudgetExceeded
 from ..conf import UnknownBackend
+from ..speech.backends.errors import BackendNotConfigured, InvalidOption, UnsupportedOption
 from ..webhooks import WebhookURLRejected
 
 

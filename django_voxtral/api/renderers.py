@@ -10,8 +10,8 @@ from typing import Any
 
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 
-from ..formats import FORMATS
-from ..results import TranscriptionResult
+from ..speech.formats import FORMATS
+from ..speech.results import TranscriptionResult
 
 
 class ExportRenderer(BaseRenderer):

@@ -11,8 +11,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from ..backends.options import MAX_CHUNK_LENGTH_S, MIN_CHUNK_LENGTH_S
 from ..models import Segment, Transcript
+from ..speech.backends.options import MAX_CHUNK_LENGTH_S, MIN_CHUNK_LENGTH_S
 from .renderers import EXPORT_FORMATS
 
 DETAIL_VIEW = "django_voxtral:transcript-detail"

@@ -24,10 +24,10 @@ from ffmpeg_bridge import MediaInfo, MediaTooLong, NoAudioTrack, NotAMediaFile, 
 from ffmpeg_bridge.errors import MediaError
 
 from .. import budgets
-from ..backends.options import TranscriptionOptions
 from ..conf import get_backend, get_settings
 from ..models import Transcript
 from ..names import stored_name, upload_display_name
+from ..speech.backends.options import TranscriptionOptions
 from ..tasks import enqueue
 from .errors import InvalidField, MissingFile, StorageFailed, StorageFull, UploadTooLarge
 

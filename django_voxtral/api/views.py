@@ -26,10 +26,10 @@ from rest_framework.reverse import reverse
 from rest_framework.serializers import BaseSerializer
 from rest_framework.throttling import BaseThrottle
 
-from ..backends.options import LANGUAGES, TranscriptionOptions
 from ..conf import get_settings
 from ..models import Transcript
 from ..permissions import TranscriptPermission, transcripts_for
+from ..speech.backends.options import LANGUAGES, TranscriptionOptions
 from .base import VoxtralAPIView, documented
 from .errors import InvalidField, NotDone
 from .renderers import EXPORT_RENDERERS, ExportRenderer, TranscriptJSONRenderer

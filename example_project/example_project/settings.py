@@ -103,11 +103,14 @@ TASKS = {
 
 if os.environ.get("DEEPINFRA_TOKEN"):
     _default_backend = {
-        "BACKEND": "django_voxtral.backends.deepinfra.DeepInfraBackend",
+        "BACKEND": "django_voxtral.speech.backends.deepinfra.DeepInfraBackend",
         "OPTIONS": {"model": "mistralai/Voxtral-Small-24B-2507"},  # token from DEEPINFRA_TOKEN
     }
 else:
-    _default_backend = {"BACKEND": "django_voxtral.backends.local.LocalBackend", "OPTIONS": {}}
+    _default_backend = {
+        "BACKEND": "django_voxtral.speech.backends.local.LocalBackend",
+        "OPTIONS": {},
+    }
 
 VOXTRAL = {
     "BACKENDS": {"default": _default_backend},

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from django_voxtral.backends.dummy import DummyBackend
+from django_voxtral.speech.backends.dummy import DummyBackend
 
 
 class EnglishOnlyBackend(DummyBackend):

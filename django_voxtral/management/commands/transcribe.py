@@ -14,16 +14,16 @@ from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
 from ffmpeg_bridge import MediaError
 
-from ... import formats
-from ...backends.base import SpeechBackend
-from ...backends.errors import SpeechError
-from ...backends.options import TASKS, TranscriptionOptions
-from ...cli import FORMAT_CHOICES, ProgressBar
 from ...conf import UnknownBackend, get_backend, get_settings
 from ...models import Transcript
-from ...pipeline import PipelineError, transcribe_media
-from ...results import TranscriptionResult
 from ...runner import run_transcript
+from ...speech import formats
+from ...speech.backends.base import SpeechBackend
+from ...speech.backends.errors import SpeechError
+from ...speech.backends.options import TASKS, TranscriptionOptions
+from ...speech.cli import FORMAT_CHOICES, ProgressBar
+from ...speech.pipeline import PipelineError, transcribe_media
+from ...speech.results import TranscriptionResult
 
 #: What a file can fail with that a person can act on; anything else is a bug and shows as one.
 FILE_ERRORS = (MediaError, SpeechError, PipelineError, ValueError, OSError)

@@ -20,10 +20,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ffmpeg_bridge import DETECTORS, detector_problems
 
-from ...backends.base import SpeechBackend
-from ...backends.errors import AuthenticationFailed, SpeechError
-from ...backends.options import TranscriptionOptions
 from ...conf import UnknownBackend, get_backend, get_settings
+from ...speech.backends.base import SpeechBackend
+from ...speech.backends.errors import AuthenticationFailed, SpeechError
+from ...speech.backends.options import TranscriptionOptions
 
 TONE_RATE = 16_000
 VERSION_TIMEOUT = 10

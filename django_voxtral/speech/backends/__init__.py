@@ -15,10 +15,10 @@ from .errors import BackendNotConfigured
 __all__ = ["BACKEND_ALIASES", "SpeechBackend", "default_backend_name", "load_backend"]
 
 BACKEND_ALIASES: dict[str, str] = {
-    "deepinfra": "django_voxtral.backends.deepinfra.DeepInfraBackend",
-    "openai": "django_voxtral.backends.openai.OpenAIBackend",
-    "local": "django_voxtral.backends.local.LocalBackend",
-    "dummy": "django_voxtral.backends.dummy.DummyBackend",
+    "deepinfra": "django_voxtral.speech.backends.deepinfra.DeepInfraBackend",
+    "openai": "django_voxtral.speech.backends.openai.OpenAIBackend",
+    "local": "django_voxtral.speech.backends.local.LocalBackend",
+    "dummy": "django_voxtral.speech.backends.dummy.DummyBackend",
 }
 
 

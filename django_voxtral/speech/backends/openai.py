@@ -18,7 +18,7 @@ from .http import Files, FormData, HTTPSpeechBackend
 from .no_speech import marked_no_speech
 from .options import TranscriptionOptions
 
-logger = logging.getLogger("django_voxtral.backends")
+logger = logging.getLogger("django_voxtral.speech.backends")
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 

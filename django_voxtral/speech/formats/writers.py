@@ -72,7 +72,7 @@ def to_srt(result: TranscriptionResult, cues: list[Cue] | None = None) -> str:
 
     Cues come from :func:`make_cues` unless given. No speech gives an empty string (a valid,
     empty SubRip file). Where the speaker changes, the cue's first line starts ``Speaker 1: ``
-    (see :func:`~django_voxtral.formats.speakers.speaker_label`).
+    (see :func:`~django_voxtral.speech.formats.speakers.speaker_label`).
     """
     cues = make_cues(result, speaker_prefixes=True) if cues is None else cues
     return "".join(

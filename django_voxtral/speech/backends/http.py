@@ -34,7 +34,7 @@ from .errors import (
     ServiceUnavailable,
 )
 
-logger = logging.getLogger("django_voxtral.backends")
+logger = logging.getLogger("django_voxtral.speech.backends")
 
 #: Answers worth another try: rate limiting and the capacity errors of the contract.
 RETRY_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})

@@ -16,7 +16,7 @@ lint: env
 	$(VENV_BIN)/lint-imports
 
 # The Django tests run twice: on SQLite with everything else, then on PostgreSQL.
-DJANGO_TESTS = tests/test_django_*.py $(wildcard tests/test_api_*.py tests/test_admin_*.py tests/test_commands*.py)
+DJANGO_TESTS = tests/django
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
 test: lint

@@ -83,7 +83,7 @@ TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBacken
 
 #: The app's tests upload small tones, which stand for speech there: the loudness detector
 #: hears them, while the Silero detector (the default) rightly hears no speech in a tone. Tests
-#: that set VOXTRAL start from this; tests/test_django_detector.py runs the default detector.
+#: that set VOXTRAL start from this; tests/django/test_django_detector.py runs the default detector.
 TONES_ARE_SPEECH = {"SPEECH_DETECTOR": "level"}
 
 VOXTRAL = {

@@ -1,6 +1,6 @@
 """Fixtures that make test media with real ffmpeg and espeak-ng, once per test session.
 
-Never download media; everything is generated, small and reproducible (see tests/media.py).
+Never download media; everything is generated, small and reproducible (see tests/make_media.py).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests import media
+from tests import make_media as media
 
 #: Sentences of the `speech_video` fixture; pauses between them are SPEECH_GAPS seconds.
 SPEECH_TEXTS = (

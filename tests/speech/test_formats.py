@@ -486,7 +486,7 @@ def shape(value: Any) -> Any:
 
 
 def test_contract_example_here_is_the_contracts() -> None:
-    contract = Path(__file__).resolve().parents[1] / "docs" / "contract" / "speech-api.md"
+    contract = Path(__file__).resolve().parents[2] / "docs" / "contract" / "speech-api.md"
     block = contract.read_text(encoding="utf-8").split("```json", 1)[1].split("```", 1)[0]
     assert json.loads(block) == CONTRACT_EXAMPLE
 

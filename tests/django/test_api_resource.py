@@ -291,7 +291,7 @@ def test_others_transcripts_are_404(api: APIClient, bob: Any, tone_wav: Path) ->
 def test_view_permission_sees_everything(
     api: APIClient, django_user_model: Any, tone_wav: Path
 ) -> None:
-    # is_staff alone is not enough (tests/test_api_permissions.py): the model permission is.
+    # is_staff alone is not enough (tests/django/test_api_permissions.py): the model permission is.
     pk = upload(api, tone_wav).json()["id"]
     staff = django_user_model.objects.create_user("staff", is_staff=True)
     staff.user_permissions.add(Permission.objects.get(codename="view_transcript"))

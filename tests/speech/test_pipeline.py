@@ -22,7 +22,7 @@ from django_voxtral.speech.backends.errors import ServiceUnavailable, Unsupporte
 from django_voxtral.speech.backends.options import TranscriptionOptions
 from django_voxtral.speech.pipeline import ChunkFailed, PipelineProgress, transcribe_media
 from django_voxtral.speech.results import ChunkResult, TranscriptionResult
-from tests import media
+from tests import make_media as media
 from tests.data import JFK, JFK_TEXT
 from tests.testapp.backends import EnglishOnlyBackend
 

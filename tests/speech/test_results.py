@@ -20,7 +20,7 @@ from django_voxtral.speech.results import (
 )
 
 # The contract's own example, checked against docs/contract/speech-api.md there.
-from tests.test_formats import CONTRACT_EXAMPLE as CONTRACT_RESPONSE
+from tests.speech.test_formats import CONTRACT_EXAMPLE as CONTRACT_RESPONSE
 
 
 def chunk(

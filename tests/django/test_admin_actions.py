@@ -20,8 +20,8 @@ from django.urls import reverse
 
 from django_voxtral.models import Transcript, TranscriptChunk
 from django_voxtral.speech.backends import dummy
+from tests.django.test_admin_transcripts import make, tone_wav
 from tests.django_settings import TONES_ARE_SPEECH
-from tests.test_admin_transcripts import make, tone_wav
 from tests.testapp.queue import dummy_queue
 
 pytestmark = pytest.mark.django_db

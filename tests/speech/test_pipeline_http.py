@@ -13,7 +13,7 @@ import ffmpeg_bridge
 from django_voxtral.speech.backends import SpeechBackend, load_backend
 from django_voxtral.speech.backends.options import TranscriptionOptions
 from django_voxtral.speech.pipeline import ChunkFailed, transcribe_media
-from tests import media
+from tests import make_media as media
 from tests.standin import StandIn
 
 

@@ -113,7 +113,7 @@ def test_many_transcripts_are_queued_in_a_few_queries_and_all_run(
 
     runs = DBTaskResult.objects.exclude(task_path__endswith=".watch_transcript")
     assert runs.count() == count + 1
-    # Each run's watchdog waits for the end of its lease (tests/test_django_leases.py).
+    # Each run's watchdog waits for the end of its lease (tests/django/test_django_leases.py).
     watchdogs = DBTaskResult.objects.filter(task_path__endswith=".watch_transcript")
     assert watchdogs.count() == count and not watchdogs.exclude(status="READY").exists()
     statuses = list(Transcript.objects.values_list("status", "error"))

@@ -19,7 +19,7 @@ from django.core.management.base import CommandError
 
 from django_voxtral.models import Transcript
 from django_voxtral.speech.backends.errors import AuthenticationFailed
-from tests import media
+from tests import make_media as media
 from tests.django_settings import TONES_ARE_SPEECH
 
 

@@ -30,7 +30,7 @@ from django_voxtral.speech.backends import dummy
 from tests.fixtures_standin import write_tones
 from tests.standin import StandIn
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LEASE = 3
 TONES = 12  # one chunk each
 LATENCY = 0.6  # seconds per chunk at the stand-in: a run takes about 7 s

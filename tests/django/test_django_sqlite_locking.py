@@ -23,7 +23,7 @@ import pytest
 from django_voxtral.db_retry import SQLITE_OPTIONS
 from tests.fixtures_standin import write_tones
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TRANSCRIPTS = 10
 TONES = 6  # one chunk each
 #: The environment variable LOCK_TEST_OPTIONS replaces the recommended SQLite OPTIONS, e.g.

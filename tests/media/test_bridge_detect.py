@@ -18,7 +18,7 @@ import ffmpeg_bridge
 from ffmpeg_bridge import DetectorUnavailable, detect
 from ffmpeg_bridge.detect import LevelDetector, SileroDetector, SpeechDetector
 from ffmpeg_bridge.plan import classify_all, frame_energy_db, runs
-from tests import media
+from tests import make_media as media
 from tests.data import JFK
 from tests.fixtures_media import LONG_PAUSE, LONG_PAUSE_TEXTS, SpeechOver
 

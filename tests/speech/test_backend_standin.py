@@ -133,7 +133,7 @@ def test_runs_from_the_shell(tones_audio: dict[str, Path]) -> None:
         [sys.executable, "-m", "tests.standin", "--port", "0", "--token", "shell-token"],
         stdout=subprocess.PIPE,
         text=True,
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=Path(__file__).resolve().parents[2],
     )
     try:
         assert process.stdout is not None

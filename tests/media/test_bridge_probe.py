@@ -11,7 +11,7 @@ import pytest
 
 import ffmpeg_bridge
 from ffmpeg_bridge import FFmpegNotFound, NotAMediaFile, probe
-from tests import media
+from tests import make_media as media
 
 
 def test_probe_video_with_speech(speech_video: Path, speech_layout: media.Layout) -> None:

@@ -20,7 +20,7 @@ urlpatterns = [
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.urls("tests.test_api_mounting"),
+    pytest.mark.urls("tests.django.test_api_mounting"),
 ]
 
 

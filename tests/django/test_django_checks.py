@@ -18,7 +18,7 @@ from django.core.management.base import SystemCheckError
 from django_voxtral import checks
 from django_voxtral.conf import get_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def ids(messages: list[Any]) -> list[str]:

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "example_project"
+EXAMPLE = Path(__file__).resolve().parents[2] / "example_project"
 
 SHOW_SETTINGS = """
 import json

@@ -18,7 +18,7 @@ import soundfile
 from ffmpeg_bridge import Chunk, DetectorUnavailable, probe, split
 from ffmpeg_bridge.detect import SileroDetector
 from ffmpeg_bridge.plan import frame_energy_db, plan_chunks
-from tests import media
+from tests import make_media as media
 from tests.data import JFK
 from tests.fixtures_media import SpeechOver
 

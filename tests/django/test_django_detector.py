@@ -14,7 +14,7 @@ from django.core.cache import cache
 
 from django_voxtral.models import Transcript
 from django_voxtral.speech.backends import dummy
-from tests import media
+from tests import make_media as media
 from tests.data import JFK
 from tests.fixtures_api import client_for
 

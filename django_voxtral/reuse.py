@@ -18,40 +18,10 @@ from ffmpeg_bridge import MediaError, speech_detector
 from .conf import get_settings
 from .db_retry import retry_locked
 from .models import Transcript, TranscriptChunk
+from .speech.backends import backend_class
 
 #: Raised when what the key covers changes, so keys made before never match keys made after.
 KEY_VERSION = 1
-
-#: Backend options that change how a request travels or is billed, not what the service
-#: answers; any other option (diarize, base_url, response_format, ...) is part of the key.
-_NOT_SHAPING = frozenset(
-    {
-        "connect_timeout",
-        "read_timeout",
-        "max_retries",
-        "max_retry_seconds",
-        "backoff_base",
-        "backoff_max",
-        "retry_after_max",
-        "max_connections",
-        "price_per_minute",
-        "cpu_threads",
-        "num_workers",
-        "cache_dir",
-        "error",
-        "fail_calls",
-    }
-)
-#: Secrets never go into a stored hash, even hashed.
-_SECRET_WORDS = ("token", "key", "secret", "password", "auth")
-
-
-def _shaping_options(options: dict[str, Any]) -> dict[str, Any]:
-    return {
-        name: value
-        for name, value in options.items()
-        if name not in _NOT_SHAPING and not any(w in name.lower() for w in _SECRET_WORDS)
-    }
 
 
 def _detector(name: str) -> str:
@@ -71,7 +41,7 @@ def settings_key(transcript: Transcript, model: str) -> str:
         "options": asdict(transcript.options()),
         "backend": transcript.backend,
         "backend_class": entry.backend,
-        "backend_options": _shaping_options(entry.options),
+        "backend_options": backend_class(entry.backend).answer_options(entry.options),
         "model": model,
         "max_chunk_seconds": conf.max_chunk_seconds,
         "chunk_format": conf.chunk_format,

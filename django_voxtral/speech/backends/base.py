@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..results import TranscriptionResult
-from .errors import UnsupportedOption
+from .errors import BackendNotConfigured, UnsupportedOption
 from .options import TranscriptionOptions
 
 AudioPath = str | Path
+
+_SECRET_WORDS = ("token", "key", "secret", "password", "auth")
 
 
 class SpeechBackend(ABC):
@@ -33,6 +35,9 @@ class SpeechBackend(ABC):
     languages: ClassVar[frozenset[str] | None] = None
     #: US dollars per audio minute, for cost estimates; None when unknown or free.
     price_per_minute: float | None = None
+    #: Options that change how requests travel, run or are billed, never what the service
+    #: answers (timeouts, retries, threads, prices); see answer_options().
+    transport_options: ClassVar[frozenset[str]] = frozenset({"price_per_minute"})
 
     def __init__(self, **options: Any) -> None:
         self.options = options
@@ -57,6 +62,30 @@ class SpeechBackend(ABC):
                 f"The {self.name} backend understands only {', '.join(sorted(self.languages))}, "
                 f"not {options.language!r}; use another backend for that language."
             )
+
+    def refuse_unknown_options(
+        self, options: dict[str, Any], allowed: frozenset[str], note: str = ""
+    ) -> None:
+        """BackendNotConfigured naming the first option not in ``allowed`` (never its value:
+        a misspelt option may well hold a token), and listing those that are."""
+        unknown = sorted(set(options) - allowed)
+        if unknown:
+            raise BackendNotConfigured(
+                f"Unknown option {unknown[0]!r} for the {self.name} backend{note}; "
+                f"it takes: {', '.join(sorted(allowed))}."
+            )
+
+    @classmethod
+    def answer_options(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """The options of ``options`` that shape what the service answers: all but the
+        transport options and anything named like a secret (which never goes into a stored
+        key, not even hashed)."""
+        return {
+            name: value
+            for name, value in options.items()
+            if name not in cls.transport_options
+            and not any(word in name.lower() for word in _SECRET_WORDS)
+        }
 
     def configuration_problems(self) -> list[str]:
         """What stops this backend from working (e.g. no token), for Django's system checks.

@@ -49,6 +49,9 @@ class DummyBackend(SpeechBackend):
     """
 
     name: ClassVar[str] = "dummy"
+    transport_options: ClassVar[frozenset[str]] = frozenset(
+        {"price_per_minute", "error", "fail_calls"}
+    )
     known_options: ClassVar[frozenset[str]] = frozenset(
         {
             "text",
@@ -63,12 +66,7 @@ class DummyBackend(SpeechBackend):
     )
 
     def __init__(self, **options: Any) -> None:
-        unknown = sorted(set(options) - self.known_options)
-        if unknown:
-            raise BackendNotConfigured(
-                f"Unknown option {unknown[0]!r} for the dummy backend; "
-                f"it takes: {', '.join(sorted(self.known_options))}."
-            )
+        self.refuse_unknown_options(options, self.known_options)
         error = options.get("error")
         if error is not None and not isinstance(error, SpeechError):
             raise BackendNotConfigured(

@@ -438,10 +438,8 @@ class HTTPSpeechBackend(SpeechBackend):
     default_model: ClassVar[str] = ""
     token_env: ClassVar[str | None] = None
     token_options: ClassVar[tuple[str, ...]] = ("token",)
-    known_options: ClassVar[frozenset[str]] = frozenset(
+    transport_options: ClassVar[frozenset[str]] = frozenset(
         {
-            "base_url",
-            "model",
             "connect_timeout",
             "read_timeout",
             "max_retries",
@@ -453,16 +451,10 @@ class HTTPSpeechBackend(SpeechBackend):
             "price_per_minute",
         }
     )
+    known_options: ClassVar[frozenset[str]] = frozenset({"base_url", "model"}) | transport_options
 
     def __init__(self, **options: Any) -> None:
-        allowed = self.known_options | set(self.token_options)
-        unknown = sorted(set(options) - allowed)
-        if unknown:
-            # Never echo the value: a misspelt option may well hold the token.
-            raise BackendNotConfigured(
-                f"Unknown option {unknown[0]!r} for the {self.name} backend; "
-                f"it takes: {', '.join(sorted(allowed))}."
-            )
+        self.refuse_unknown_options(options, self.known_options | set(self.token_options))
         token: Secret | None = None
         for key in self.token_options:
             value = options.pop(key, None)

@@ -212,26 +212,18 @@ class LocalBackend(SpeechBackend):
     supports_language_detection: ClassVar[bool] = True
     #: Whisper knows every language of the contract (the same list; a test compares them).
     languages: ClassVar[frozenset[str] | None] = None
-    known_options: ClassVar[frozenset[str]] = frozenset(
-        {
-            "model",
-            "device",
-            "compute_type",
-            "cpu_threads",
-            "num_workers",
-            "beam_size",
-            "cache_dir",
-            "pack_seconds",
-        }
+    transport_options: ClassVar[frozenset[str]] = frozenset(
+        {"cpu_threads", "num_workers", "cache_dir"}
+    )
+    known_options: ClassVar[frozenset[str]] = (
+        frozenset({"model", "device", "compute_type", "beam_size", "pack_seconds"})
+        | transport_options
     )
 
     def __init__(self, **options: Any) -> None:
-        unknown = sorted(set(options) - self.known_options)
-        if unknown:
-            raise BackendNotConfigured(
-                f"Unknown option {unknown[0]!r} for the local backend (it runs offline and "
-                f"takes no token or URL); it takes: {', '.join(sorted(self.known_options))}."
-            )
+        self.refuse_unknown_options(
+            options, self.known_options, " (it runs offline and takes no token or URL)"
+        )
         super().__init__(**options)
         model = options.get("model") or DEFAULT_MODEL
         if not isinstance(model, str | os.PathLike):

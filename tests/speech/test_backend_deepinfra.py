@@ -39,19 +39,9 @@ def make(standin: StandIn, token: str, **options: object) -> DeepInfraBackend:
 
 
 @pytest.fixture
-def recorded_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Replaces the backends' waits between retries by a record of them (tests stay fast)."""
-    sleeps: list[float] = []
-    from django_voxtral.speech.backends import http
-
-    original = http.ServiceClient.__init__
-
-    def init(self: http.ServiceClient, *args: object, **kwargs: object) -> None:
-        original(self, *args, **kwargs)  # type: ignore[arg-type]
-        self._sleep = sleeps.append
-
-    monkeypatch.setattr(http.ServiceClient, "__init__", init)
-    return sleeps
+def recorded_sleeps() -> list[float]:
+    """The waits between retries, for the backend's injected ``sleep`` to record (none taken)."""
+    return []
 
 
 def test_request_has_exactly_the_contract_shape(
@@ -160,7 +150,7 @@ def test_honours_retry_after_in_seconds(
     recorded_sleeps: list[float],
 ) -> None:
     standin.inject("429", "503", retry_after="7")
-    with make(standin, standin_token, backoff_base=0.01) as backend:
+    with make(standin, standin_token, backoff_base=0.01, sleep=recorded_sleeps.append) as backend:
         backend.transcribe(tones_audio["flac"], TranscriptionOptions())
     assert recorded_sleeps == [7.0, 7.0]
 
@@ -172,7 +162,7 @@ def test_caps_a_huge_retry_after(
     recorded_sleeps: list[float],
 ) -> None:
     standin.inject("429", retry_after="100000")
-    with make(standin, standin_token, retry_after_max=30) as backend:
+    with make(standin, standin_token, retry_after_max=30, sleep=recorded_sleeps.append) as backend:
         backend.transcribe(tones_audio["flac"], TranscriptionOptions())
     assert recorded_sleeps == [30.0]
 
@@ -184,7 +174,10 @@ def test_backoff_without_retry_after_is_bounded_and_jittered(
     recorded_sleeps: list[float],
 ) -> None:
     standin.inject("503", "503", "503", "503")
-    with make(standin, standin_token, backoff_base=1.0, backoff_max=3.0) as backend:
+    backend = make(
+        standin, standin_token, backoff_base=1.0, backoff_max=3.0, sleep=recorded_sleeps.append
+    )
+    with backend:
         backend.transcribe(tones_audio["flac"], TranscriptionOptions())
     ceilings = [1.0, 2.0, 3.0, 3.0]
     assert len(recorded_sleeps) == 4
@@ -251,7 +244,7 @@ def test_total_retry_time_is_bounded(
 ) -> None:
     # A wait that would pass max_retry_seconds is not taken: the error comes at once.
     standin.inject("503", retry_after="20")
-    backend = make(standin, standin_token, max_retry_seconds=10)
+    backend = make(standin, standin_token, max_retry_seconds=10, sleep=recorded_sleeps.append)
     with backend, pytest.raises(ServiceUnavailable):
         backend.transcribe(tones_audio["flac"], TranscriptionOptions())
     assert recorded_sleeps == []

@@ -202,11 +202,14 @@ def test_key_from_the_environment(
 def test_retries_then_succeeds(
     standin: StandIn, standin_token: str, tones_audio: dict[str, Path]
 ) -> None:
-    standin.inject("503", "drop", "429")
-    with make(standin, standin_token) as backend:
+    standin.inject("503", "drop", "429", retry_after="2")
+    sleeps: list[float] = []
+    with make(standin, standin_token, backoff_base=1.0, sleep=sleeps.append) as backend:
         result = backend.transcribe(tones_audio["flac"], TranscriptionOptions())
     assert [r.fault for r in standin.requests] == ["503", "drop", "429", None]
     assert len(result.segments) == 2
+    # Retry-After where the server gave one; backoff under 2 s (the second retry) for the drop.
+    assert sleeps[0] == sleeps[2] == 2.0 and 0.0 <= sleeps[1] <= 2.0
 
 
 def test_async_form_with_fallback(

@@ -27,7 +27,8 @@ class DeepInfraBackend(HTTPSpeechBackend):
 
     Options: token (else DEEPINFRA_TOKEN), base_url, model, connect_timeout, read_timeout,
     max_retries, max_retry_seconds, backoff_base, backoff_max, retry_after_max,
-    max_connections, price_per_minute.
+    max_connections, price_per_minute; and, from code, transport, async_transport, sleep and
+    async_sleep (what the client sends through and waits with).
     """
 
     name: ClassVar[str] = "deepinfra"

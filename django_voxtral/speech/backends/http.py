@@ -1,45 +1,45 @@
-"""Pooled, retrying HTTP for the hosted speech backends, with typed errors and secret hygiene.
+"""What the hosted speech backends share: their options, the token read when used, the client.
 
-Never log, raise or repr a token or an Authorization header, and never retry a request the
-service refused for a reason a retry cannot fix (400, 401, 403, 413, 422).
+Never read a token at import or keep it where a repr shows it, and never take an option it
+does not know (a misspelt one may hold a token).
 """
 
 from __future__ import annotations
 
-import asyncio
-import email.utils
-import logging
 import math
 import os
-import random
-import threading
-import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from ..results import TranscriptionResult
 from .base import AudioPath, SpeechBackend
-from .errors import (
-    AuthenticationFailed,
-    BackendNotConfigured,
-    BadAudio,
-    InvalidOption,
-    RateLimited,
-    ServiceError,
-    ServiceUnavailable,
-)
+from .client import Files, FormData, ServiceClient
+from .errors import BackendNotConfigured, InvalidOption, ServiceError
+from .retry import RetryPolicy
+from .secrets import Secret, redact, safe_url
 
-logger = logging.getLogger("django_voxtral.speech.backends")
+# Files and FormData live with the client; the backends import them from here.
+__all__ = [
+    "CONTENT_TYPES",
+    "INJECTED_OPTIONS",
+    "Files",
+    "FormData",
+    "HTTPSpeechBackend",
+    "audio_content_type",
+    "number_option",
+]
 
-#: Answers worth another try: rate limiting and the capacity errors of the contract.
-RETRY_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
-BAD_REQUEST_STATUSES: frozenset[int] = frozenset({400, 413, 415, 422})
-AUTH_STATUSES: frozenset[int] = frozenset({401, 403})
+#: What the client sends through and waits with (tests, proxies, recorders): objects, not
+#: settings, and never what the service answers, so they are transport options.
+INJECTED_OPTIONS: dict[str, tuple[type | None, str]] = {
+    "transport": (httpx.BaseTransport, "an httpx.BaseTransport, e.g. httpx.HTTPTransport()"),
+    "async_transport": (httpx.AsyncBaseTransport, "an httpx.AsyncBaseTransport"),
+    "sleep": (None, "a function that waits the seconds given, like time.sleep"),
+    "async_sleep": (None, "an async function that waits the seconds given, like asyncio.sleep"),
+}
 
 CONTENT_TYPES: dict[str, str] = {
     ".flac": "audio/flac",
@@ -56,354 +56,6 @@ CONTENT_TYPES: dict[str, str] = {
 def audio_content_type(path: AudioPath) -> str:
     """The multipart content type for an audio file, by its suffix."""
     return CONTENT_TYPES.get(Path(path).suffix.lower(), "application/octet-stream")
-
-
-class Secret:
-    """A token that keeps itself out of reprs, logs and tracebacks' locals."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-
-def redact(text: str, secrets: Sequence[str]) -> str:
-    """``text`` with every secret replaced, for anything a person or a log may see."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
-
-
-def safe_url(url: str) -> str:
-    """A URL without user:password, for messages and reprs."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, "***@" + netloc, parts.path, parts.query, parts.fragment))
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header: a number of seconds or an HTTP date."""
-    if value is None:
-        return None
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
-    if not math.isfinite(seconds):
-        return None
-    return max(seconds, 0.0)
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How often and how long to retry: exponential backoff with full jitter, bounded twice."""
-
-    max_retries: int = 5
-    max_retry_seconds: float = 120.0
-    backoff_base: float = 0.5
-    backoff_max: float = 30.0
-    retry_after_max: float = 60.0
-
-    def backoff(self, retry: int, rng: random.Random | None = None) -> float:
-        """The wait before retry number ``retry`` (1-based) when the service gave no hint."""
-        ceiling = min(self.backoff_max, self.backoff_base * 2.0 ** min(retry - 1, 60))
-        return (rng or random).uniform(0.0, ceiling)
-
-    def delay(
-        self, retry: int, retry_after: float | None, rng: random.Random | None = None
-    ) -> float:
-        # A service that says when to come back knows its load better than our backoff does.
-        if retry_after is not None:
-            return min(retry_after, self.retry_after_max)
-        return self.backoff(retry, rng)
-
-
-class _Attempts:
-    """The retry budget of one request, shared by the sync and async loops."""
-
-    def __init__(self, policy: RetryPolicy) -> None:
-        self.policy = policy
-        self.started = time.monotonic()
-        self.retries = 0
-
-    def next_delay(self, retry_after: float | None) -> float | None:
-        """Seconds to wait before the next try, or None when the budget is spent."""
-        if self.retries >= self.policy.max_retries:
-            return None
-        delay = self.policy.delay(self.retries + 1, retry_after)
-        elapsed = time.monotonic() - self.started
-        if elapsed + delay > self.policy.max_retry_seconds:
-            return None
-        self.retries += 1
-        return delay
-
-
-Files = list[tuple[str, tuple[str, bytes, str]]]
-FormData = Mapping[str, str | list[str]]
-
-
-class ServiceClient:
-    """One pooled httpx client (and, lazily, one async client) with retries and typed errors.
-
-    Safe to share between threads: the pipeline sends several chunks at once through it.
-    """
-
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        service: str,
-        auth_hint: str,
-        connect_timeout: float,
-        read_timeout: float,
-        max_connections: int,
-        retry: RetryPolicy,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.service = service
-        self.auth_hint = auth_hint
-        self.retry = retry
-        self._timeout = httpx.Timeout(
-            connect=connect_timeout, read=read_timeout, write=read_timeout, pool=None
-        )
-        self._limits = httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        )
-        self._lock = threading.Lock()
-        self._client: httpx.Client | None = None
-        self._async_client: httpx.AsyncClient | None = None
-        self._async_loop: asyncio.AbstractEventLoop | None = None
-        self._closed = False
-        # Tests and callers may swap the waits (e.g. to record them); never used for timing.
-        self._sleep: Callable[[float], None] = time.sleep
-
-    def __repr__(self) -> str:
-        return f"<ServiceClient {self.service} {safe_url(self.base_url)}>"
-
-    # -- clients -----------------------------------------------------------------------------
-
-    def _sync_client(self) -> httpx.Client:
-        with self._lock:
-            if self._closed:
-                raise RuntimeError(f"The {self.service} backend was closed; make a new one.")
-            if self._client is None:
-                self._client = httpx.Client(
-                    timeout=self._timeout, limits=self._limits, follow_redirects=False
-                )
-            return self._client
-
-    def _loop_client(self) -> httpx.AsyncClient:
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            if self._closed:
-                raise RuntimeError(f"The {self.service} backend was closed; make a new one.")
-            # An async client's connections belong to the loop that opened them.
-            if self._async_client is None or self._async_loop is not loop:
-                self._async_client = httpx.AsyncClient(
-                    timeout=self._timeout, limits=self._limits, follow_redirects=False
-                )
-                self._async_loop = loop
-            return self._async_client
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            client, self._client = self._client, None
-        if client is not None:
-            client.close()
-
-    async def aclose(self) -> None:
-        with self._lock:
-            async_client, self._async_client = self._async_client, None
-            loop, self._async_loop = self._async_loop, None
-        if async_client is not None and loop is asyncio.get_running_loop():
-            await async_client.aclose()
-        self.close()
-
-    # -- requests ----------------------------------------------------------------------------
-
-    def post(
-        self,
-        path: str,
-        *,
-        data: FormData,
-        files: Files,
-        headers: Mapping[str, str],
-        secrets: Sequence[str] = (),
-    ) -> httpx.Response:
-        """POSTs a multipart form, retrying what is worth retrying; returns a 2xx response."""
-        client = self._sync_client()
-        url = self.base_url + path
-        attempts = _Attempts(self.retry)
-        while True:
-            try:
-                response = client.post(url, data=dict(data), files=files, headers=dict(headers))
-            except httpx.TransportError as exc:
-                self._sleep(self._after_transport_error(exc, attempts, secrets))
-                continue
-            if response.is_success:
-                return response
-            delay = self._after_status(response, attempts, secrets)
-            self._sleep(delay)
-
-    async def apost(
-        self,
-        path: str,
-        *,
-        data: FormData,
-        files: Files,
-        headers: Mapping[str, str],
-        secrets: Sequence[str] = (),
-    ) -> httpx.Response:
-        """The async form of ``post``."""
-        client = self._loop_client()
-        url = self.base_url + path
-        attempts = _Attempts(self.retry)
-        while True:
-            try:
-                response = await client.post(
-                    url, data=dict(data), files=files, headers=dict(headers)
-                )
-            except httpx.TransportError as exc:
-                await asyncio.sleep(self._after_transport_error(exc, attempts, secrets))
-                continue
-            if response.is_success:
-                return response
-            delay = self._after_status(response, attempts, secrets)
-            await asyncio.sleep(delay)
-
-    def _after_transport_error(
-        self, exc: httpx.TransportError, attempts: _Attempts, secrets: Sequence[str]
-    ) -> float:
-        """The wait before retrying a dropped or timed-out request; raises when not retrying."""
-        failure = self._transport_failure(exc, attempts, secrets)
-        # A base_url with the wrong scheme stays wrong however often it is tried.
-        delay = None if isinstance(failure, BackendNotConfigured) else attempts.next_delay(None)
-        if delay is None:
-            raise failure from None
-        self._log_retry(attempts, delay, type(exc).__name__, None)
-        return delay
-
-    def _after_status(
-        self, response: httpx.Response, attempts: _Attempts, secrets: Sequence[str]
-    ) -> float:
-        """The wait before retrying an error answer; raises the typed error when not retrying."""
-        status = response.status_code
-        if status in RETRY_STATUSES:
-            retry_after = parse_retry_after(response.headers.get("retry-after"))
-            delay = attempts.next_delay(retry_after)
-            if delay is not None:
-                self._log_retry(attempts, delay, f"HTTP {status}", retry_after)
-                return delay
-        raise self._status_error(response, attempts, secrets)
-
-    def _log_retry(
-        self, attempts: _Attempts, delay: float, reason: str, retry_after: float | None
-    ) -> None:
-        logger.warning(
-            "%s answered %s; retry %d of %d in %.2f s%s",
-            self.service,
-            reason,
-            attempts.retries,
-            attempts.policy.max_retries,
-            delay,
-            " (as its Retry-After asked)" if retry_after is not None else "",
-            extra={"retry_delay": delay, "retry_after": retry_after, "reason": reason},
-        )
-
-    def _tries(self, attempts: _Attempts) -> str:
-        tries = attempts.retries + 1
-        return f"{tries} {'try' if tries == 1 else 'tries'}"
-
-    def _status_error(
-        self, response: httpx.Response, attempts: _Attempts, secrets: Sequence[str]
-    ) -> ServiceError:
-        status = response.status_code
-        body = redact(response.text, secrets)
-        name = self.service
-        if status in AUTH_STATUSES:
-            return AuthenticationFailed(
-                f"{name} refused the credentials; {self.auth_hint}", status_code=status, body=body
-            )
-        if status == 429:
-            return RateLimited(
-                f"{name} is rate limiting this account (gave up after {self._tries(attempts)}); "
-                "lower the concurrency or try again later",
-                status_code=status,
-                body=body,
-            )
-        if status == 413:
-            return BadAudio(
-                f"{name} refused the audio as too large; send shorter chunks",
-                status_code=status,
-                body=body,
-            )
-        if status in BAD_REQUEST_STATUSES:
-            return BadAudio(
-                f"{name} refused the request (the audio's format or an option); "
-                "send WAV, FLAC or MP3 and check the options",
-                status_code=status,
-                body=body,
-            )
-        if status >= 500:
-            return ServiceUnavailable(
-                f"{name} failed with a server error (gave up after {self._tries(attempts)}); "
-                "try again later",
-                status_code=status,
-                body=body,
-            )
-        if status == 404:
-            return ServiceError(
-                f"{name} has no such endpoint or model at {safe_url(str(response.url))}; "
-                "check base_url and model",
-                status_code=status,
-                body=body,
-            )
-        return ServiceError(f"{name} answered unexpectedly", status_code=status, body=body)
-
-    def _transport_failure(
-        self, exc: httpx.TransportError, attempts: _Attempts, secrets: Sequence[str]
-    ) -> ServiceError | BackendNotConfigured:
-        where = safe_url(self.base_url)
-        detail = redact(str(exc) or type(exc).__name__, secrets)
-        if isinstance(exc, httpx.UnsupportedProtocol):
-            return BackendNotConfigured(
-                f"base_url {where!r} is not an http(s) URL; set the backend's base_url option"
-            )
-        if isinstance(exc, httpx.TimeoutException):
-            kind = "did not answer in time" if isinstance(exc, httpx.ReadTimeout) else "timed out"
-            return ServiceUnavailable(
-                f"{self.service} at {where} {kind} ({type(exc).__name__}, "
-                f"gave up after {self._tries(attempts)}); raise read_timeout or try later"
-            )
-        return ServiceUnavailable(
-            f"could not talk to {self.service} at {where}: {detail} "
-            f"(gave up after {self._tries(attempts)}); check base_url and the network"
-        )
 
 
 def number_option(
@@ -427,6 +79,16 @@ def number_option(
     return value
 
 
+def injected_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The injected options given (None means the client's default), each checked for kind."""
+    given = {name: options[name] for name in INJECTED_OPTIONS if options.get(name) is not None}
+    for name, value in given.items():
+        kind, allowed = INJECTED_OPTIONS[name]
+        if not (isinstance(value, kind) if kind is not None else callable(value)):
+            raise InvalidOption(name, value, allowed)
+    return given
+
+
 class HTTPSpeechBackend(SpeechBackend):
     """What the hosted backends share: options, the token read when used, the pooled client.
 
@@ -438,7 +100,7 @@ class HTTPSpeechBackend(SpeechBackend):
     default_model: ClassVar[str] = ""
     token_env: ClassVar[str | None] = None
     token_options: ClassVar[tuple[str, ...]] = ("token",)
-    transport_options: ClassVar[frozenset[str]] = frozenset(
+    transport_options: ClassVar[frozenset[str]] = SpeechBackend.transport_options | frozenset(
         {
             "connect_timeout",
             "read_timeout",
@@ -448,7 +110,7 @@ class HTTPSpeechBackend(SpeechBackend):
             "backoff_max",
             "retry_after_max",
             "max_connections",
-            "price_per_minute",
+            *INJECTED_OPTIONS,
         }
     )
     known_options: ClassVar[frozenset[str]] = frozenset({"base_url", "model"}) | transport_options
@@ -511,6 +173,7 @@ class HTTPSpeechBackend(SpeechBackend):
             read_timeout=self.read_timeout,
             max_connections=max_connections,
             retry=retry,
+            **injected_options(options),
         )
 
     @property

@@ -10,9 +10,11 @@ import datetime
 from pathlib import Path
 
 from . import offline as offline_bench
+from . import poll as poll_bench
 from . import requests as request_bench
 from . import sent as sent_bench
 from . import split as split_bench
+from . import upload_rss as upload_bench
 from . import wer as wer_bench
 from .machine import describe
 
@@ -114,6 +116,12 @@ def main() -> None:
 
     print("offline engine against faster-whisper's own transcribe ...", flush=True)
     lines += offline_bench.report(offline_bench.measure())
+
+    print("status poll under gunicorn, SQLite and PostgreSQL ...", flush=True)
+    lines += poll_bench.report(poll_bench.measure())
+
+    print("server memory during a 1 GB upload ...", flush=True)
+    lines += upload_bench.report(upload_bench.measure())
 
     OUT.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))

@@ -59,20 +59,22 @@ def is_exempt(user: Any) -> bool:
     return bool(user.has_perm(EXEMPT_PERMISSION))
 
 
-def minutes_used(user: Any, moment: dt.datetime | None = None) -> float:
+def minutes_used(user: Any, moment: dt.datetime | None = None, *, excluding: Any = None) -> float:
     """Minutes of audio of ``user``'s transcripts created or started today (length when known).
 
     Whatever their status: a failed or canceled transcript may have been paid for already. One
     whose length is not known yet (an upload hook's, before the worker measures it) counts 0.
+    ``excluding``: the pk of a transcript left out (the one a worker is about to run).
     """
     if not getattr(user, "is_authenticated", False):
         return 0.0
     start = day_start(moment)
-    seconds = (
-        Transcript.objects.filter(owner=user)
-        .filter(Q(created__gte=start) | Q(started__gte=start))
-        .aggregate(total=Sum("duration"))["total"]
-    )
+    mine = Transcript.objects.filter(owner=user)
+    if excluding is not None:
+        mine = mine.exclude(pk=excluding)
+    seconds = mine.filter(Q(created__gte=start) | Q(started__gte=start)).aggregate(
+        total=Sum("duration")
+    )["total"]
     return float(seconds or 0.0) / 60
 
 
@@ -85,6 +87,8 @@ class Budget:
     adding: float
     resets: dt.datetime
     exempt: bool
+    #: A worker's check before a run (check_before_run), not an upload's: told as such.
+    run: bool = False
 
     @property
     def left(self) -> float | None:
@@ -100,7 +104,8 @@ class Budget:
         """Whether the work would go past the limit (or the limit is already reached)."""
         if self.exempt or self.limit is None:
             return False
-        return self.after > self.limit or (self.adding == 0 and self.used >= self.limit)
+        # A hair of slack: the same figures summed in another order must not refuse.
+        return self.after > self.limit + 1e-6 or (self.adding == 0 and self.used >= self.limit)
 
     @property
     def shown(self) -> dict[str, str]:
@@ -120,7 +125,14 @@ class Budget:
     def message(self) -> str:
         """What happened and what to do, with the figures."""
         values = self.shown
-        if self.used >= (self.limit or 0):
+        if self.run:
+            text = _(
+                "Daily audio budget reached: %(used)s of the owner's %(limit)s minutes today "
+                "are used, and this transcript needs %(adding)s more. Nothing was sent or paid "
+                "for. The budget resets at %(resets)s; retry this transcript then, or ask the "
+                "site's administrator for a larger budget."
+            )
+        elif self.used >= (self.limit or 0):
             text = _(
                 "Daily audio budget used up: %(used)s of your %(limit)s minutes today are used. "
                 "It resets at %(resets)s; send the file then, or ask the site's administrator "
@@ -166,6 +178,60 @@ def check(user: Any, seconds: float | None) -> Budget:
     return budget
 
 
+def new_seconds(transcript: Transcript, seconds: float) -> float:
+    """What of ``transcript``'s ``seconds`` of media a run would still send (and pay for).
+
+    All of it, less what its stored chunk results already hold: nothing for a reused result (a
+    done twin's chunks, all of them), and for a resumed run the share of its chunks not stored
+    yet (its earlier run counted them), or, when that count is unknown, the seconds not covered.
+    """
+    spans = list(transcript.chunks.values_list("start", "end"))
+    if not spans:
+        return max(0.0, seconds)
+    if transcript.reused_from_id is not None:
+        return 0.0
+    total = transcript.chunks_total
+    if total > 0:
+        return max(0.0, seconds) * max(0, total - len(spans)) / total
+    return max(0.0, seconds - sum(end - start for start, end in spans))
+
+
+def check_before_run(transcript: Transcript, seconds: float) -> Budget | None:
+    """Before a worker sends anything of ``transcript`` (``seconds`` of media, measured): its
+    owner's budget with this run; BudgetExceeded when the run would take them past it.
+
+    Only what the run would send counts (new_seconds), against the owner's other transcripts of
+    today: the transcript's own length is never counted against itself. None when no budget
+    applies (no owner, no limit, or an exempt owner); nothing new is never refused.
+    """
+    owner = transcript.owner
+    if owner is None or is_exempt(owner):
+        return None
+    moment = now()
+    budget = Budget(
+        limit=limit_minutes(),
+        used=minutes_used(owner, moment, excluding=transcript.pk),
+        adding=new_seconds(transcript, seconds) / 60,
+        resets=reset_time(moment),
+        exempt=False,
+        run=True,
+    )
+    if budget.adding > 0 and budget.over:
+        raise BudgetExceeded(budget)
+    return budget
+
+
+def refused_run_fields(transcript: Transcript) -> dict[str, Any]:
+    """What a run refused by check_before_run changes besides its status and error, so that the
+    refusal uses none of the budget: a transcript nothing of which was paid for gets no length
+    (it counts 0; the worker measures it again when it is retried), while one with chunk results
+    of its own (a resumed run's, paid for) keeps its length and still counts.
+    """
+    if transcript.reused_from_id is None and transcript.chunks.exists():
+        return {}
+    return {"duration": None}
+
+
 def format_minutes(minutes: float) -> str:
     """``12.345`` -> ``12.3``; whole numbers without a decimal."""
     rounded = round(minutes, 1)
@@ -186,8 +252,11 @@ __all__ = [
     "BudgetExceeded",
     "budget_for",
     "check",
+    "check_before_run",
     "day_start",
     "is_exempt",
     "minutes_used",
+    "new_seconds",
+    "refused_run_fields",
     "reset_time",
 ]

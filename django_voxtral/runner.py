@@ -17,8 +17,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from ffmpeg_bridge import MediaError
+from ffmpeg_bridge import MediaError, probe
 
+from . import budgets
 from .conf import get_backend, get_settings
 from .db_retry import is_locked, retry_locked
 from .leases import LeaseKeeper, StopRequest, claimable, lease_seconds, owned, stop_on_signals
@@ -300,6 +301,7 @@ def _transcribe_local(
     )
     transcript.sha256, transcript.model = local.sha256, backend.model
     reuse_machine_result(transcript, backend.model)  # a done twin's chunks: none sent again
+    _measure_within_budget(transcript, local)
     return transcribe_media(
         local.path,
         backend,
@@ -311,6 +313,23 @@ def _transcribe_local(
         # Beside the media copy: a killed run's chunks are removed with its folder.
         workdir=local.path.parent,
     )
+
+
+def _measure_within_budget(transcript: Transcript, local: SpooledMedia) -> None:
+    """Measures the media before anything is sent and stores its length, so that later budget
+    counts include it; BudgetExceeded (nothing sent) when the run would take the transcript's
+    owner past their daily budget (budgets.check_before_run: the rule is there)."""
+    info = probe(local.path)
+    if not info.has_audio:
+        return  # the pipeline fails with its own words, nothing sent
+    budgets.check_before_run(transcript, info.duration)
+    stored = retry_locked(
+        lambda: _still_ours(transcript).update(duration=info.duration),
+        f"transcript {transcript.pk}: media length",
+    )
+    if not stored:
+        raise TranscriptCanceled
+    transcript.duration = info.duration
 
 
 def words_by_segment(result: TranscriptionResult) -> list[list[Word]]:
@@ -375,9 +394,13 @@ def _save_result(transcript: Transcript, result: TranscriptionResult) -> None:
         setattr(transcript, name, value)
 
 
+#: Errors whose own words tell a person what to do.
+_ACTIONABLE = (MediaError, SpeechError, PipelineError, MissingMedia, budgets.BudgetExceeded)
+
+
 def error_message(exc: BaseException) -> str:
     """What a person is told when a transcript fails: the error's own words, never a traceback."""
-    if isinstance(exc, MediaError | SpeechError | PipelineError | MissingMedia):
+    if isinstance(exc, _ACTIONABLE):
         return str(exc)
     if is_locked(exc):
         return (
@@ -391,18 +414,26 @@ def error_message(exc: BaseException) -> str:
 
 def _fail(transcript: Transcript, exc: BaseException) -> bool:
     """Marks this run's transcript failed; False when it is no longer this run's."""
-    if not isinstance(exc, MediaError | SpeechError | PipelineError | MissingMedia):
+    if not isinstance(exc, _ACTIONABLE):
         logger.exception("transcript %s failed unexpectedly", transcript.pk)
     message = error_message(exc)
+    # Refused by the budget: the refusal itself uses none of it (budgets.refused_run_fields).
+    also = budgets.refused_run_fields(transcript) if isinstance(exc, budgets.BudgetExceeded) else {}
     # Only this run's transcript fails: one canceled (or claimed again) meanwhile is left alone.
     failed = retry_locked(
         lambda: _still_ours(transcript).update(
-            status=Status.FAILED, error=message, finished=timezone.now(), lease_expires=None
+            status=Status.FAILED,
+            error=message,
+            finished=timezone.now(),
+            lease_expires=None,
+            **also,
         ),
         f"transcript {transcript.pk}: failed",
     )
     if not failed:
         return False
+    for name, value in also.items():
+        setattr(transcript, name, value)
     transcript.status, transcript.error = Status.FAILED, message
     transcript_failed.send(sender=Transcript, transcript=transcript, error=message)
     return True

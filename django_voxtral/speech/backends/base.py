@@ -36,7 +36,8 @@ class SpeechBackend(ABC):
     #: US dollars per audio minute, for cost estimates; None when unknown or free.
     price_per_minute: float | None = None
     #: Options that change how requests travel, run or are billed, never what the service
-    #: answers (timeouts, retries, threads, prices); see answer_options().
+    #: answers (timeouts, retries, threads, prices, injected transports and sleeps); see
+    #: answer_options().
     transport_options: ClassVar[frozenset[str]] = frozenset({"price_per_minute"})
 
     def __init__(self, **options: Any) -> None:

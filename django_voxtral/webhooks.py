@@ -12,6 +12,7 @@ import concurrent.futures
 import ipaddress
 import json
 import logging
+import random
 import socket
 import time
 import uuid
@@ -31,6 +32,7 @@ from django.utils import timezone
 from .conf import get_settings
 from .models import Transcript
 from .signals import transcript_failed, transcript_finished
+from .speech.backends.retry import parse_retry_after
 from .webhook_signing import WebhookSecretInvalid, signed_headers
 
 logger = logging.getLogger(__name__)
@@ -39,12 +41,17 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 #: Attempts per message where the task backend can defer (a new task run each time).
 ATTEMPTS = 5
-#: Seconds before the 2nd, 3rd, ... attempt; the last value repeats.
+#: The longest pause before the 2nd, 3rd, ... attempt (jittered below it: see backoff()); the
+#: last value repeats, and it is also the most a receiver's Retry-After can make us wait.
 BACKOFF = (5.0, 60.0, 600.0, 3600.0)
 #: Where the task backend cannot defer (ImmediateBackend), fewer attempts, each after a sleep of
 #: at most INLINE_SLEEP_MAX seconds, so that a failing receiver holds its caller only briefly.
 INLINE_ATTEMPTS = 3
 INLINE_SLEEP_MAX = 2.0
+#: Answers whose Retry-After header is honoured ("too many requests", "unavailable").
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+#: The jitter's source (a module attribute, so a test can seed it).
+jitter = random.Random()
 #: Bytes of a receiver's answer that are ever read (raw: never decompressed); the rest is dropped.
 MAX_RESPONSE_BYTES = 4096
 USER_AGENT = "django-voxtral-webhook/1"
@@ -237,6 +244,8 @@ class Delivery:
     status_code: int | None = None
     bytes_read: int = 0  # of the answer's body, raw; at most MAX_RESPONSE_BYTES
     seconds: float = 0.0
+    #: What a 429 or 503 answer's Retry-After asked for, in seconds (None: no usable header).
+    retry_after: float | None = None
 
 
 def new_message_id() -> str:
@@ -262,6 +271,7 @@ def _judge(status: int) -> tuple[Outcome, str]:
 async def _attempt(url: str, content: bytes, signed: dict[str, str], timeout: float) -> Delivery:
     started = time.monotonic()
     status: int | None = None
+    wait: float | None = None
     read = 0
     async with httpx.AsyncClient(
         timeout=timeout, follow_redirects=False, trust_env=False, http2=False
@@ -288,6 +298,8 @@ async def _attempt(url: str, content: bytes, signed: dict[str, str], timeout: fl
                 response = await client.send(request, stream=True)
                 try:
                     status = response.status_code
+                    if status in RETRY_AFTER_STATUSES:  # the headers are in: nothing more to read
+                        wait = parse_retry_after(response.headers.get("Retry-After"))
                     # Raw bytes, never decoded; the transport takes at most 64 KiB off the socket
                     # at a time, of which MAX_RESPONSE_BYTES are kept before hanging up.
                     async for chunk in response.aiter_raw():
@@ -305,7 +317,7 @@ async def _attempt(url: str, content: bytes, signed: dict[str, str], timeout: fl
         return Delivery("retry", f"no answer within {timeout:g} s", None, read, seconds)
     assert status is not None
     outcome, detail = _judge(status)
-    return Delivery(outcome, detail, status, read, seconds)
+    return Delivery(outcome, detail, status, read, seconds, wait)
 
 
 def deliver(
@@ -337,28 +349,57 @@ def deliver(
         return pool.submit(run).result()
 
 
-def _next_attempt(transcript_id: str, message_id: str, attempt: int) -> bool:
-    """Queues attempt ``attempt + 1`` as a new task run, later; False when none is left."""
+def backoff(attempt: int, *, inline: bool = False, retry_after: float | None = None) -> float:
+    """Seconds to wait before attempt ``attempt + 1``, once attempt ``attempt`` has failed.
+
+    The one schedule (with the defaults; ``inline`` where the task backend cannot defer)::
+
+        after attempt   deferred: a new task run   inline: a sleep
+        1               2.5 to 5 s                 1 to 2 s
+        2               30 to 60 s                 1 to 2 s, then it gives up (3 in all)
+        3               5 to 10 min
+        4               30 to 60 min, then it gives up (5 in all)
+        Retry-After     as asked, at most 1 h      as asked, at most 2 s
+
+    Equal jitter: half the step's ceiling (BACKOFF, inline at most INLINE_SLEEP_MAX) plus a
+    random share of the other half, so webhooks that failed together (a receiver down) do not
+    all come back at the same instant. A receiver's ``retry_after`` (from a 429 or 503 answer's
+    Retry-After, seconds or an HTTP date) is waited as asked, not jittered, but never longer
+    than the schedule's longest pause (BACKOFF[-1], 1 h; inline INLINE_SLEEP_MAX).
+    """
+    most = INLINE_SLEEP_MAX if inline else BACKOFF[-1]
+    if retry_after is not None:
+        return min(max(retry_after, 0.0), most)
+    ceiling = min(BACKOFF[min(max(attempt, 1) - 1, len(BACKOFF) - 1)], most)
+    return ceiling / 2 + jitter.uniform(0.0, ceiling / 2)
+
+
+def _next_attempt(
+    transcript_id: str, message_id: str, attempt: int, retry_after: float | None = None
+) -> float | None:
+    """Queues attempt ``attempt + 1`` as a new task run, later; returns the pause (seconds),
+    None when no attempt is left."""
     from django.tasks import task_backends
 
     from .tasks import send_webhook
 
     conf = get_settings()
-    delay = BACKOFF[min(attempt - 1, len(BACKOFF) - 1)]
     backend = task_backends[conf.task_backend]
     sender = send_webhook.using(backend=conf.task_backend, queue_name=conf.queue_name)
     if backend.supports_defer:
         if attempt >= ATTEMPTS:
-            return False
+            return None
+        delay = backoff(attempt, retry_after=retry_after)
         run_after = timezone.now() + timedelta(seconds=delay)
         sender.using(run_after=run_after).enqueue(transcript_id, message_id, attempt + 1)
-        return True
+        return delay
     if attempt >= INLINE_ATTEMPTS:
-        return False
+        return None
     # No defer (ImmediateBackend runs the next attempt right here): a short, bounded pause.
-    time.sleep(min(delay, INLINE_SLEEP_MAX))
+    delay = backoff(attempt, inline=True, retry_after=retry_after)
+    time.sleep(delay)
     sender.enqueue(transcript_id, message_id, attempt + 1)
-    return True
+    return delay
 
 
 def deliver_transcript(transcript_id: str, *, message_id: str = "", attempt: int = 1) -> str:
@@ -377,14 +418,17 @@ def deliver_transcript(transcript_id: str, *, message_id: str = "", attempt: int
         return "failed"
     if result.outcome == "delivered":
         return "delivered"
-    if result.outcome == "retry" and _next_attempt(transcript_id, message_id, attempt):
-        logger.warning(
-            "webhook of transcript %s, attempt %d: %s; it will be tried again",
-            transcript_id,
-            attempt,
-            result.detail,
-        )
-        return "retrying"
+    if result.outcome == "retry":
+        delay = _next_attempt(transcript_id, message_id, attempt, result.retry_after)
+        if delay is not None:
+            logger.warning(
+                "webhook of transcript %s, attempt %d: %s; it will be tried again after %.1f s",
+                transcript_id,
+                attempt,
+                result.detail,
+                delay,
+            )
+            return "retrying"
     logger.warning(
         "webhook of transcript %s, attempt %d: %s; giving up", transcript_id, attempt, result.detail
     )

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import email.utils
 import gzip
 import os
+import random
 import threading
 import time
 import tracemalloc
@@ -35,14 +37,19 @@ from tests.fixtures_api import tone
 SECRET = "whsec_" + base64.b64encode(os.urandom(32)).decode()
 
 
+#: What a plain receiver answers: a status, or a status and headers.
+Answer = int | tuple[int, dict[str, str]]
+
+
 class Receiver:
     """A webhook receiver on 127.0.0.1: records raw bodies and headers, answers as told.
 
-    ``mode`` is "plain" (the next status of ``answers``, else 200), "drip" (a 200 answer one byte
-    a second: 60 s in all) or "bomb" (50 MB of zeros, gzipped, with Content-Encoding: gzip).
+    ``mode`` is "plain" (the next of ``answers``: a status, or a status and headers; else 200),
+    "drip" (a 200 answer one byte a second: 60 s in all) or "bomb" (50 MB of zeros, gzipped,
+    with Content-Encoding: gzip).
     """
 
-    def __init__(self, mode: str = "plain", answers: list[int] | None = None) -> None:
+    def __init__(self, mode: str = "plain", answers: list[Answer] | None = None) -> None:
         self.mode = mode
         self.answers = list(answers or [])
         self.bodies: list[bytes] = []
@@ -86,8 +93,11 @@ class Receiver:
             handler.end_headers()
             handler.wfile.write(self.bomb)
             return
-        status = self.answers.pop(0) if self.answers else 200
+        answer = self.answers.pop(0) if self.answers else 200
+        status, headers = answer if isinstance(answer, tuple) else (answer, {})
         handler.send_response(status)
+        for name, value in headers.items():
+            handler.send_header(name, value)
         handler.send_header("Content-Length", "0")
         handler.end_headers()
 
@@ -118,7 +128,7 @@ def hooks(settings: Any) -> Iterator[list[Receiver]]:
 
 
 def receiver(
-    hooks: list[Receiver], mode: str = "plain", answers: list[int] | None = None
+    hooks: list[Receiver], mode: str = "plain", answers: list[Answer] | None = None
 ) -> Receiver:
     made = Receiver(mode, answers)
     hooks.append(made)
@@ -278,8 +288,9 @@ def test_retries_are_new_task_runs_with_backoff_and_stop_after_the_limit(
     assert len(hook.bodies) == webhooks.ATTEMPTS
     assert outcomes == ["retrying"] * (webhooks.ATTEMPTS - 1) + ["failed"]
     assert [run.args[2] for run in webhook_runs(backend)] == list(range(2, webhooks.ATTEMPTS + 1))
-    # Each later than the one before, from seconds to about an hour.
-    assert delays == sorted(delays) and delays[0] > 0 and delays[-1] > 1800
+    # Each later than the one before, from seconds to about an hour (jittered: half to all of
+    # 5 s, 1 min, 10 min, 1 h).
+    assert delays == sorted(delays) and delays[0] > 0 and delays[-1] > 1700
     assert {h["webhook-id"] for h in hook.headers} == {"msg_same"}
     for raw, headers in zip(hook.bodies, hook.headers, strict=True):
         assert Webhook(SECRET).verify(raw, headers)["inference_status"]["status"] == "failed"
@@ -331,3 +342,95 @@ def test_a_redirect_is_not_followed_nor_retried(hooks: list[Receiver], settings:
     assert send_webhook.call(str(transcript.pk), "msg_c", 1) == "failed"
     assert len(redirector.bodies) == 1 and target.bodies == []
     assert webhook_runs(backend) == []
+
+
+# --- the schedule: jitter and Retry-After -------------------------------------------------
+
+
+def scheduled_delay(backend: Any) -> float:
+    """Seconds from now until the last queued webhook run."""
+    run = webhook_runs(backend)[-1]
+    assert run.task.run_after is not None
+    return float((run.task.run_after - timezone.now()).total_seconds())
+
+
+@pytest.mark.django_db
+def test_a_503_with_retry_after_in_seconds_is_tried_again_then(
+    hooks: list[Receiver], settings: Any
+) -> None:
+    hook = receiver(hooks, answers=[(503, {"Retry-After": "7"})])
+    backend = dummy_tasks(settings)
+    transcript = failed_transcript(hook.url)
+    assert send_webhook.call(str(transcript.pk), "msg_r", 1) == "retrying"
+    assert 5.0 < scheduled_delay(backend) <= 7.0  # 7 s as asked (jitter would give 2.5 to 5)
+    [run] = webhook_runs(backend)
+    assert run.task.call(*run.args) == "delivered"
+
+
+@pytest.mark.django_db
+def test_a_429_with_retry_after_as_an_http_date(hooks: list[Receiver], settings: Any) -> None:
+    when = email.utils.formatdate(time.time() + 120, usegmt=True)
+    hook = receiver(hooks, answers=[(429, {"Retry-After": when})])
+    backend = dummy_tasks(settings)
+    transcript = failed_transcript(hook.url)
+    assert send_webhook.call(str(transcript.pk), "msg_d", 1) == "retrying"
+    # Whole seconds in the header, and the time the call took: about 2 minutes.
+    assert 110.0 < scheduled_delay(backend) <= 121.0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "header",
+    ["86400000", email.utils.formatdate(time.time() + 30 * 86400, usegmt=True)],
+    ids=["seconds", "date"],
+)
+def test_a_huge_retry_after_is_capped_at_the_longest_pause(
+    hooks: list[Receiver], settings: Any, header: str
+) -> None:
+    hook = receiver(hooks, answers=[(503, {"Retry-After": header})])
+    backend = dummy_tasks(settings)
+    transcript = failed_transcript(hook.url)
+    assert send_webhook.call(str(transcript.pk), "msg_h", 1) == "retrying"
+    assert webhooks.BACKOFF[-1] - 60 < scheduled_delay(backend) <= webhooks.BACKOFF[-1]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "answer", [500, (500, {"Retry-After": "3000"}), (503, {"Retry-After": "soon"})]
+)
+def test_without_a_usable_retry_after_the_schedule_applies(
+    hooks: list[Receiver], settings: Any, answer: Answer
+) -> None:
+    """Only 429 and 503 are asked when to come back; an unreadable header is no answer."""
+    hook = receiver(hooks, answers=[answer])
+    backend = dummy_tasks(settings)
+    transcript = failed_transcript(hook.url)
+    assert send_webhook.call(str(transcript.pk), "msg_s", 1) == "retrying"
+    assert 0 < scheduled_delay(backend) <= webhooks.BACKOFF[0]
+
+
+def test_the_answer_says_what_retry_after_asked_for(hooks: list[Receiver]) -> None:
+    hook = receiver(hooks, answers=[(503, {"Retry-After": "7"}), (429, {"Retry-After": "-3"})])
+    delivery = deliver(hook.url, {"request_id": "r"})
+    assert (delivery.outcome, delivery.status_code, delivery.retry_after) == ("retry", 503, 7.0)
+    assert deliver(hook.url, {"request_id": "r"}).retry_after == 0.0  # below 0: at once
+
+
+def test_inline_a_retry_after_is_capped_at_the_inline_pause() -> None:
+    assert webhooks.backoff(1, inline=True, retry_after=7) == webhooks.INLINE_SLEEP_MAX
+    assert webhooks.backoff(2, inline=True, retry_after=0.5) == 0.5
+    assert webhooks.backoff(1, retry_after=7) == 7.0
+    assert webhooks.backoff(4, retry_after=10**9) == webhooks.BACKOFF[-1]
+
+
+def test_the_pauses_are_jittered_within_their_ceilings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Equal jitter: each pause is from half its ceiling to all of it, and spreads over that."""
+    monkeypatch.setattr(webhooks, "jitter", random.Random(20250101))
+    for attempt in range(1, webhooks.ATTEMPTS + 2):
+        ceiling = webhooks.BACKOFF[min(attempt, len(webhooks.BACKOFF)) - 1]
+        for inline, most in ((False, ceiling), (True, min(ceiling, webhooks.INLINE_SLEEP_MAX))):
+            pauses = [webhooks.backoff(attempt, inline=inline) for _ in range(500)]
+            assert all(most / 2 <= pause <= most for pause in pauses)
+            # Spread over the range, not one value: webhooks failing together come back apart.
+            assert min(pauses) < most * 0.55 and max(pauses) > most * 0.95
+            assert len(set(pauses)) > 400

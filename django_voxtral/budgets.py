@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .conf import get_settings
+from .exceptions import BudgetExceeded
 from .models import Transcript
 
 #: Holders of this permission (and superusers, who hold every permission) have no daily budget.
@@ -146,15 +147,6 @@ class Budget:
                 "larger budget."
             )
         return text % values
-
-
-class BudgetExceeded(Exception):
-    """The work would take a user past their daily budget; ``retry_after`` is seconds to reset."""
-
-    def __init__(self, budget: Budget) -> None:
-        self.budget = budget
-        self.retry_after = budget.seconds_to_reset()
-        super().__init__(budget.message())
 
 
 def budget_for(user: Any, seconds: float | None = None) -> Budget:

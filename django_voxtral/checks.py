@@ -175,7 +175,8 @@ def check_speech_detector(**kwargs: Any) -> list[checks.CheckMessage]:
 def check_webhook_secret(**kwargs: Any) -> list[checks.CheckMessage]:
     """Webhooks are signed with VOXTRAL['WEBHOOK_SECRET']: a warning without one, an error when
     it cannot be read (then no webhook is sent)."""
-    from .webhook_signing import WebhookSecretInvalid, secret_key
+    from .exceptions import WebhookSecretInvalid
+    from .webhook_signing import secret_key
 
     secret = get_settings().webhook_secret
     if not secret:

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from .exceptions import UnknownBackend
 from .speech.backends.base import SpeechBackend
 
 DEFAULT_BACKEND_ALIAS = "default"
@@ -102,18 +103,6 @@ class VoxtralSettings:
             if entry.model == model:
                 return entry
         return self.backend_settings(DEFAULT_BACKEND_ALIAS)
-
-
-class UnknownBackend(KeyError):
-    def __init__(self, alias: str, known: list[str]) -> None:
-        self.alias = alias
-        super().__init__(
-            f"No speech backend is configured as {alias!r}; "
-            f"VOXTRAL['BACKENDS'] has: {', '.join(known) or 'nothing'}."
-        )
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 def _default_backends() -> dict[str, Any]:

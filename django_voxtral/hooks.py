@@ -11,13 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
-from django.db.models.fields.files import FieldFile
 from django.db.models.signals import post_save
 
-from .names import media_name
 from .speech.backends.options import TranscriptionOptions
 
 OwnerGetter = Callable[[models.Model], Any]
@@ -36,10 +33,13 @@ class Hook:
     owner: OwnerGetter | None = None
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
-    def transcription_options(self) -> TranscriptionOptions:
+    def transcription_options(
+        self, *, task: str | None = None, language: str | None = None
+    ) -> TranscriptionOptions:
+        """The hook's options; ``task`` and ``language`` ("" to detect) override its own."""
         return TranscriptionOptions(
-            task=self.task,  # type: ignore[arg-type]
-            language=self.language,
+            task=(task or self.task),  # type: ignore[arg-type]
+            language=self.language if language is None else (language or None),
             initial_prompt=self.initial_prompt,
             **self.options,
         )
@@ -161,69 +161,27 @@ def create_for_instances(
     backend: str | None = None,
     owner: Any = None,
 ) -> list[Any]:
-    """Creates transcripts of ``field`` for many instances in a few queries, and queues them.
+    """Creates transcripts of ``field`` for many instances in a few queries, and queues them,
+    with the field's hook options (``task``, ``language``, ``backend`` override them).
 
     Returns one item per instance: its new Transcript, or None (no file, or already done).
     """
-    from .models import Transcript
-    from .tasks import enqueue
+    from . import transcripts
 
     items = list(instances)
     if not items:
         return []
     model = type(items[0])
     hook = _hooks.get(model, {}).get(field) or Hook(model, field)
-    options = hook.transcription_options()
-    task = task or options.task
-    language = language if language is not None else options.language
-    backend_alias = backend or hook.backend
-    content_type = ContentType.objects.get_for_model(model)
-    files: dict[str, str] = {}
-    for item in items:
-        value = getattr(item, field, None)
-        if isinstance(value, FieldFile) and value.name:
-            # Cut to the media_name column (as plan_transcription compares it): a site's
-            # FileField may hold longer names than the column, and the save would fail.
-            files[str(item.pk)] = media_name(value.name)
-    existing: set[tuple[str, str]] = set()
-    if only_if_new and files:
-        existing = set(
-            Transcript.objects.filter(
-                content_type=content_type,
-                object_id__in=list(files),
-                source_field=field,
-                task=task,
-            )
-            .exclude(status=Transcript.Status.CANCELED)
-            .values_list("object_id", "media_name")
-        )
-    created: list[Any] = []
-    new: list[Transcript] = []
-    for item in items:
-        name = files.get(str(item.pk))
-        if name is None or (str(item.pk), name) in existing:
-            created.append(None)
-            continue
-        transcript = Transcript(
-            owner=owner if owner is not None else (hook.owner(item) if hook.owner else None),
-            content_type=content_type,
-            object_id=str(item.pk),
-            source_field=field,
-            media_name=name,
-            task=task,
-            language=language or "",
-            initial_prompt=options.initial_prompt or "",
-            temperature=options.temperature,
-            chunk_level=options.chunk_level,
-            chunk_length_s=options.chunk_length_s,
-            backend=backend_alias,
-        )
-        new.append(transcript)
-        created.append(transcript)
-    if new:
-        Transcript.objects.bulk_create(new, batch_size=500)
-        enqueue(new)
-    return created
+    return transcripts.create_for_instances(
+        items,
+        field,
+        options=hook.transcription_options(task=task, language=language),
+        backend=backend or hook.backend,
+        owner=owner,
+        owner_of=hook.owner,
+        only_if_new=only_if_new,
+    )
 
 
 def transcripts_for(instance: models.Model, field: str | None = None) -> Any:

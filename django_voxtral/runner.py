@@ -17,11 +17,12 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from ffmpeg_bridge import MediaError, probe
+from ffmpeg_bridge import probe
 
 from . import budgets
 from .conf import get_backend, get_settings
 from .db_retry import is_locked, retry_locked
+from .exceptions import MissingMedia, is_actionable
 from .leases import LeaseKeeper, StopRequest, claimable, lease_seconds, owned, stop_on_signals
 from .models import SPEAKER_MAX_LENGTH, Segment, Transcript, TranscriptChunk
 from .reuse import reuse_machine_result
@@ -29,7 +30,7 @@ from .signals import transcript_failed, transcript_finished, transcript_started
 from .speech.backends.base import AudioPath, SpeechBackend
 from .speech.backends.errors import SpeechError
 from .speech.backends.options import TranscriptionOptions
-from .speech.pipeline import PipelineError, PipelineProgress, ProgressCallback, transcribe_media
+from .speech.pipeline import PipelineProgress, ProgressCallback, transcribe_media
 from .speech.results import ChunkResult, TranscriptionResult, Word
 from .spool import SpooledMedia, StoredFileMissing, remove_dead_runs, spooled
 
@@ -49,10 +50,6 @@ class TranscriptCanceled(Exception):
 
 class WorkerStopping(SpeechError):
     """No new chunk is sent: the worker was asked to stop, or the run lost its claim."""
-
-
-class MissingMedia(Exception):
-    """The transcript's file, or the instance it came from, is gone."""
 
 
 def _claim(transcript_id: Any) -> datetime | None:
@@ -394,13 +391,9 @@ def _save_result(transcript: Transcript, result: TranscriptionResult) -> None:
         setattr(transcript, name, value)
 
 
-#: Errors whose own words tell a person what to do.
-_ACTIONABLE = (MediaError, SpeechError, PipelineError, MissingMedia, budgets.BudgetExceeded)
-
-
 def error_message(exc: BaseException) -> str:
     """What a person is told when a transcript fails: the error's own words, never a traceback."""
-    if isinstance(exc, _ACTIONABLE):
+    if is_actionable(exc):
         return str(exc)
     if is_locked(exc):
         return (
@@ -414,7 +407,7 @@ def error_message(exc: BaseException) -> str:
 
 def _fail(transcript: Transcript, exc: BaseException) -> bool:
     """Marks this run's transcript failed; False when it is no longer this run's."""
-    if not isinstance(exc, _ACTIONABLE):
+    if not is_actionable(exc):
         logger.exception("transcript %s failed unexpectedly", transcript.pk)
     message = error_message(exc)
     # Refused by the budget: the refusal itself uses none of it (budgets.refused_run_fields).

@@ -11,14 +11,12 @@ import hashlib
 import hmac
 import time
 
+from .exceptions import WebhookSecretInvalid
+
 SECRET_PREFIX = "whsec_"
 #: The Standard Webhooks spec asks for secrets of 24 to 64 bytes.
 MIN_SECRET_BYTES = 24
 MAX_SECRET_BYTES = 64
-
-
-class WebhookSecretInvalid(ValueError):
-    """VOXTRAL["WEBHOOK_SECRET"] is not a whsec_<base64> secret of 24 to 64 bytes."""
 
 
 def secret_key(secret: str) -> bytes:

@@ -30,10 +30,11 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from .conf import get_settings
+from .exceptions import WebhookSecretInvalid, WebhookURLRejected
 from .models import Transcript
 from .signals import transcript_failed, transcript_finished
 from .speech.backends.retry import parse_retry_after
-from .webhook_signing import WebhookSecretInvalid, signed_headers
+from .webhook_signing import signed_headers
 
 logger = logging.getLogger(__name__)
 
@@ -55,10 +56,6 @@ jitter = random.Random()
 #: Bytes of a receiver's answer that are ever read (raw: never decompressed); the rest is dropped.
 MAX_RESPONSE_BYTES = 4096
 USER_AGENT = "django-voxtral-webhook/1"
-
-
-class WebhookURLRejected(ValueError):
-    """The webhook URL is not one we may call: bad scheme, no host, or an internal address."""
 
 
 @dataclass(frozen=True)

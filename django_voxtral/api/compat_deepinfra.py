@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from .. import transcripts
 from ..conf import get_settings
 from ..models import Transcript
 from ..speech.backends.options import TranscriptionOptions
@@ -29,14 +30,7 @@ from .serializers import (
     DeepInfraResponseSerializer,
     ErrorSerializer,
 )
-from .uploads import (
-    check_backend,
-    check_text_fields,
-    create_transcript,
-    probe_upload,
-    uploaded_file,
-    wait_for,
-)
+from .uploads import check_text_fields, uploaded_file, wait_for
 
 
 def pending_body(transcript: Transcript) -> dict[str, Any]:
@@ -90,15 +84,8 @@ class DeepInfraInferenceView(VoxtralAPIView):
         if webhook:
             webhook = check_webhook_url(webhook).url
         backend = get_settings().backend_for_model(model).alias
-        check_backend(backend, options)
-        info = probe_upload(file)
-        transcript = create_transcript(
-            file=file,
-            options=options,
-            owner=request.user,
-            backend=backend,
-            webhook=webhook,
-            info=info,
+        transcript = transcripts.create_from_upload(
+            file, options=options, backend=backend, owner=request.user, webhook=webhook
         )
         if webhook:
             # The contract's answer with a webhook, even if an inline task runner is already done.

@@ -17,6 +17,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from .. import transcripts
 from ..conf import get_settings
 from ..models import Transcript
 from ..speech.backends.errors import InvalidOption
@@ -31,14 +32,7 @@ from .serializers import (
     OpenAIRequestForm,
     OpenAIVerboseSerializer,
 )
-from .uploads import (
-    check_backend,
-    check_text_fields,
-    create_transcript,
-    probe_upload,
-    uploaded_file,
-    wait_for,
-)
+from .uploads import check_text_fields, uploaded_file, wait_for
 
 RESPONSE_FORMATS = ("json", "text", "srt", "verbose_json", "vtt")
 GRANULARITIES = ("segment", "word")
@@ -196,15 +190,12 @@ class OpenAIAudioView(VoxtralAPIView):
             message = str(exc).removeprefix("initial_prompt: ")
             raise InvalidField(f"prompt: {message}", field="prompt") from None
         backend = get_settings().backend_for_model(str(data.get("model") or "")).alias
-        check_backend(backend, options)
-        info = probe_upload(file)
         transcript = wait_for(
-            create_transcript(
-                file=file,
+            transcripts.create_from_upload(
+                file,
                 options=options,
-                owner=request.user,
                 backend=backend,
-                info=info,
+                owner=request.user,
                 file_field=self.file_field,
             )
         )

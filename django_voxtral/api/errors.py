@@ -31,10 +31,17 @@ from ffmpeg_bridge import (
     NotAMediaFile,
 )
 
-from ..budgets import BudgetExceeded
-from ..conf import UnknownBackend
+from ..exceptions import (
+    ACTIONABLE,
+    BudgetExceeded,
+    StorageFull,
+    UnknownBackend,
+    UnsafeFileName,
+    UploadNotStored,
+    WebhookURLRejected,
+    WrongStatus,
+)
 from ..speech.backends.errors import BackendNotConfigured, InvalidOption, UnsupportedOption
-from ..webhooks import WebhookURLRejected
 
 
 class ApiError(exceptions.APIException):
@@ -64,19 +71,6 @@ class InvalidField(ApiError):
 class UploadTooLarge(ApiError):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "upload_too_large"
-
-
-class StorageFailed(ApiError):
-    """The storage refused the upload (an OSError that is not a full disk)."""
-
-    default_code = "storage_failed"
-
-
-class StorageFull(ApiError):
-    """The storage has no room: the server's problem, so not a 4xx, but said, and no 500."""
-
-    status_code = status.HTTP_507_INSUFFICIENT_STORAGE
-    default_code = "storage_full"
 
 
 class NotDone(ApiError):
@@ -137,6 +131,17 @@ def describe(exc: BaseException, *, file_field: str = "audio") -> Problem | None
         return Problem(400, "invalid_webhook", str(exc), "webhook")
     if isinstance(exc, BudgetExceeded):
         return Problem(429, "budget_exceeded", str(exc))
+    if isinstance(exc, StorageFull):
+        # The server's problem, so not a 4xx; said as such, never a 500 with a traceback.
+        return Problem(507, "storage_full", str(exc))
+    if isinstance(exc, UnsafeFileName):
+        return Problem(400, "invalid_option", str(exc), exc.field or file_field)
+    if isinstance(exc, UploadNotStored):
+        return Problem(400, "storage_failed", str(exc), exc.field or file_field)
+    if isinstance(exc, WrongStatus):
+        return Problem(409, "wrong_status", str(exc))
+    if isinstance(exc, ACTIONABLE):
+        return Problem(400, "invalid", str(exc))
     return None
 
 

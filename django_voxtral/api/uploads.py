@@ -1,35 +1,26 @@
-"""API uploads: streamed to a temporary file under a size limit, probed, saved as a Transcript.
+"""API uploads: streamed to a temporary file under a size limit and hashed on the way; the
+synchronous endpoints' wait for the result.
 
-Never hold an upload whole in memory, and never create a row for a file that is not usable media.
+Never hold an upload whole in memory; the checks every upload path shares are upload_checks.py's,
+and transcripts are made by transcripts.py only.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import SuspiciousFileOperation
-from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
+from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
-from django.db import transaction
 from django.http import HttpRequest
 
-from ffmpeg_bridge import MediaInfo, MediaTooLong, NoAudioTrack, NotAMediaFile, probe
-from ffmpeg_bridge.errors import MediaError
-
-from .. import budgets
-from ..conf import get_backend, get_settings
+from ..conf import get_settings
 from ..models import Transcript
-from ..names import stored_name, upload_display_name
-from ..speech.backends.options import TranscriptionOptions
-from ..tasks import enqueue
-from .errors import InvalidField, MissingFile, StorageFailed, StorageFull, UploadTooLarge
+from .errors import InvalidField, MissingFile, UploadTooLarge
 
 
 def max_upload_size() -> int:
@@ -134,113 +125,6 @@ def uploaded_file(files: Any, field: str) -> UploadedFile[Any]:
             field=field,
         )
     return file
-
-
-@contextlib.contextmanager
-def local_path(file: UploadedFile[Any]) -> Iterator[str]:
-    """A path to the upload on disk: its temporary file, or a copy when it was kept in memory."""
-    if isinstance(file, TemporaryUploadedFile):
-        yield str(file.temporary_file_path())
-        return
-    with tempfile.NamedTemporaryFile(prefix="voxtral-upload-") as copy:
-        for block in file.chunks():
-            copy.write(block)
-        copy.flush()
-        file.seek(0)
-        yield copy.name
-
-
-def probe_upload(file: UploadedFile[Any]) -> MediaInfo:
-    """Probes the upload; a MediaError (named after the uploaded file) when it cannot be used."""
-    name = file.name or "the upload"
-    try:
-        with local_path(file) as path:
-            info = probe(path)
-    except NotAMediaFile as exc:
-        raise NotAMediaFile(name, exc.reason) from None
-    except MediaError:
-        raise
-    if not info.has_audio:
-        raise NoAudioTrack(name)
-    limit = get_settings().max_media_seconds
-    if limit and info.duration > limit:
-        raise MediaTooLong(name, info.duration, limit)
-    return info
-
-
-def check_backend(alias: str, options: TranscriptionOptions) -> None:
-    """UnknownBackend or UnsupportedOption now, rather than a failed transcript later."""
-    with get_backend(alias) as backend:
-        backend.check_options(options)
-
-
-def create_transcript(
-    *,
-    file: UploadedFile[Any],
-    options: TranscriptionOptions,
-    owner: Any,
-    backend: str,
-    webhook: str = "",
-    info: MediaInfo | None = None,
-    file_field: str = "audio",
-) -> Transcript:
-    """Saves the upload as a new queued Transcript and enqueues it when the transaction commits.
-
-    Refused with budgets.BudgetExceeded (a 429) when its length takes the owner past their daily
-    budget of audio minutes.
-    """
-    budgets.check(owner, info.duration if info is not None else None)
-    transcript = Transcript(
-        owner=owner if getattr(owner, "is_authenticated", False) else None,
-        media_name=upload_display_name(file.name),
-        sha256=getattr(file, "sha256", ""),
-        task=options.task,
-        language=options.language or "",
-        initial_prompt=options.initial_prompt or "",
-        temperature=options.temperature,
-        chunk_level=options.chunk_level,
-        chunk_length_s=options.chunk_length_s,
-        backend=backend,
-        webhook=webhook,
-        duration=info.duration if info is not None else None,
-    )
-    with transaction.atomic():
-        save_media(transcript, file, file_field)
-        transcript.save()
-        enqueue(transcript)
-    return transcript
-
-
-#: OSError numbers that mean the server is out of room, not that the upload is at fault.
-_STORAGE_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
-
-
-def save_media(transcript: Transcript, file: UploadedFile[Any], field: str = "audio") -> None:
-    """Stores the upload under its stored name (names.stored_name); errors as the API's own.
-
-    A storage's OSError (disk full, a name the filesystem refuses) or a name it finds suspicious
-    is a JSON answer naming the problem, never a 500 with a traceback.
-    """
-    try:
-        transcript.media.save(stored_name(file.name), file, save=False)
-    except SuspiciousFileOperation as exc:
-        raise InvalidField(
-            f"{field}: could not store the upload under its name ({exc}); rename the file "
-            "(letters, digits, '-', '_', '.') and send it again.",
-            field=field,
-        ) from None
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        if exc.errno in _STORAGE_FULL:
-            raise StorageFull(
-                f"Could not store the upload: the server's storage is full ({reason}). "
-                "Try again later; if it persists, tell the site's administrator."
-            ) from None
-        raise StorageFailed(
-            f"Could not store the upload: the storage refused it ({reason}). Send it again "
-            "under a shorter, plainer file name; if it persists, tell the site's administrator.",
-            field=field,
-        ) from None
 
 
 def sync_timeout() -> float:

@@ -16,6 +16,7 @@ from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import generics, mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.filters import BaseFilterBackend, SearchFilter
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -26,7 +27,7 @@ from rest_framework.reverse import reverse
 from rest_framework.serializers import BaseSerializer
 from rest_framework.throttling import BaseThrottle
 
-from ..conf import get_settings
+from .. import transcripts
 from ..models import Transcript
 from ..permissions import TranscriptPermission, transcripts_for
 from ..speech.backends.options import LANGUAGES, TranscriptionOptions
@@ -41,13 +42,7 @@ from .serializers import (
     TranscriptUploadForm,
 )
 from .throttling import UploadRateThrottle
-from .uploads import (
-    check_backend,
-    check_text_fields,
-    create_transcript,
-    probe_upload,
-    uploaded_file,
-)
+from .uploads import check_text_fields, uploaded_file
 
 
 class TranscriptPagination(PageNumberPagination):
@@ -153,7 +148,7 @@ class TranscriptViewSet(
         return self.request is not None and self.request.method == "GET" and "pk" in self.kwargs
 
     def get_throttles(self) -> list[BaseThrottle]:
-        return [UploadRateThrottle()] if self.request.method == "POST" else []
+        return [UploadRateThrottle()] if getattr(self, "action", None) == "create" else []
 
     def finalize_response(
         self, request: Request, response: Response, *args: Any, **kwargs: Any
@@ -185,11 +180,8 @@ class TranscriptViewSet(
             {k: data[k] for k in data if k not in ("audio", "backend", "csrfmiddlewaretoken")}
         )
         backend = str(data.get("backend") or "default")
-        get_settings().backend_settings(backend)
-        check_backend(backend, options)
-        info = probe_upload(file)
-        transcript = create_transcript(
-            file=file, options=options, owner=request.user, backend=backend, info=info
+        transcript = transcripts.create_from_upload(
+            file, options=options, backend=backend, owner=request.user
         )
         body = TranscriptDetailSerializer(transcript, context={"request": request}).data
         location = reverse(DETAIL_VIEW, kwargs={"pk": transcript.pk}, request=request)
@@ -238,6 +230,42 @@ class TranscriptViewSet(
             return str(renderer.format)
         asked = self.format_kwarg or request.query_params.get("format")
         return "json" if asked == "json" else None
+
+    @documented(
+        summary="Retry a failed or canceled transcript",
+        description="Back to queued; the chunks already transcribed (and paid for) are kept and "
+        "not sent again. Your own, or others' with django_voxtral.change_transcript. A "
+        "transcript that is queued, running or done answers 409.",
+        request=None,
+        responses={
+            202: TranscriptDetailSerializer,
+            404: OpenApiResponse(ErrorSerializer, description="No such transcript (or not yours)"),
+            409: OpenApiResponse(ErrorSerializer, description="Not failed or canceled"),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str | None = None) -> Response:
+        transcript = transcripts.retry_one(self.get_object())
+        body = TranscriptDetailSerializer(transcript, context={"request": request}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+    @documented(
+        summary="Cancel a queued or running transcript",
+        description="A running one stops before its next chunk; what it stored is kept, so a "
+        "retry resumes it. Your own, or others' with django_voxtral.change_transcript. A "
+        "finished transcript answers 409.",
+        request=None,
+        responses={
+            200: TranscriptDetailSerializer,
+            404: OpenApiResponse(ErrorSerializer, description="No such transcript (or not yours)"),
+            409: OpenApiResponse(ErrorSerializer, description="Already finished"),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        transcript = transcripts.cancel_one(self.get_object())
+        body = TranscriptDetailSerializer(transcript, context={"request": request}).data
+        return Response(body, status=status.HTTP_200_OK)
 
     @documented(
         summary="Delete a transcript and its media file",

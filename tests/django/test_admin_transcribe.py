@@ -20,7 +20,8 @@ from django.urls import include, path, reverse
 
 from django_voxtral import hooks
 from django_voxtral.admin import make_transcribe_action
-from django_voxtral.admin_mixins import Estimate, format_money, plan_transcription, resolve_hook
+from django_voxtral.admin.display import format_money
+from django_voxtral.admin.transcribe import Estimate, plan_transcription, resolve_hook
 from django_voxtral.models import Transcript
 from tests.django_settings import TONES_ARE_SPEECH
 from tests.testapp.models import Clip

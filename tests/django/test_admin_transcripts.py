@@ -23,7 +23,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from django_voxtral.admin_mixins import format_duration, format_money
+from django_voxtral.admin.display import format_duration, format_money
 from django_voxtral.models import Segment, Transcript
 from django_voxtral.speech.backends import dummy
 from django_voxtral.speech.formats import format_timestamp

@@ -247,7 +247,9 @@ def test_storage_error_in_the_admin_add_form_is_a_message(
     )
     assert response.status_code == 200
     assert response.redirect_chain == [(url, 302)]
-    assert "Could not store the upload (No space left on device)" in response.content.decode()
+    page = response.content.decode()
+    assert "Nothing was created." in page
+    assert "the server&#x27;s storage is full (No space left on device)" in page
     assert not Transcript.objects.exists()
 
 

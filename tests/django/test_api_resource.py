@@ -17,7 +17,7 @@ from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from django_voxtral.api import views
+from django_voxtral import transcripts
 from django_voxtral.models import Transcript
 from django_voxtral.speech.backends import dummy
 from tests.django_settings import TONES_ARE_SPEECH
@@ -253,13 +253,13 @@ def test_uploads_are_streamed_to_disk(
     # Even below Django's in-memory threshold the upload goes to a temporary file.
     settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 100 * 2**20
     seen: list[str] = []
-    original = views.probe_upload
+    original = transcripts.probe_upload
 
     def spy(file: Any) -> Any:
         seen.append(type(file).__name__)
         return original(file)
 
-    monkeypatch.setattr(views, "probe_upload", spy)
+    monkeypatch.setattr(transcripts, "probe_upload", spy)
     assert upload(api, tone_wav).status_code == 202
     assert seen == ["TemporaryUploadedFile"]
 

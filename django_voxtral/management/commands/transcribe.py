@@ -12,9 +12,9 @@ from typing import Any
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
-from ffmpeg_bridge import MediaError
-
-from ...conf import UnknownBackend, get_backend, get_settings
+from ... import transcripts
+from ...conf import get_backend, get_settings
+from ...exceptions import ACTIONABLE, VoxtralError
 from ...models import Transcript
 from ...runner import run_transcript
 from ...speech import formats
@@ -22,11 +22,18 @@ from ...speech.backends.base import SpeechBackend
 from ...speech.backends.errors import SpeechError
 from ...speech.backends.options import TASKS, TranscriptionOptions
 from ...speech.cli import FORMAT_CHOICES, ProgressBar
-from ...speech.pipeline import PipelineError, transcribe_media
+from ...speech.pipeline import transcribe_media
 from ...speech.results import TranscriptionResult
 
-#: What a file can fail with that a person can act on; anything else is a bug and shows as one.
-FILE_ERRORS = (MediaError, SpeechError, PipelineError, ValueError, OSError)
+#: What a file can fail with that a person can act on (and the command's own files' OSErrors);
+#: anything else is a bug and shows as one.
+FILE_ERRORS: tuple[type[Exception], ...] = (*ACTIONABLE, OSError)
+#: A backend that cannot be made: a person's settings (a missing package, a wrong option name).
+BACKEND_ERRORS: tuple[type[Exception], ...] = (*ACTIONABLE, ImportError, TypeError)
+
+
+class TranscriptNotDone(VoxtralError):
+    """A transcript saved and run by the command did not end done (its error says why)."""
 
 
 class _Stream:
@@ -92,7 +99,7 @@ class Command(BaseCommand):
             raise CommandError(one_line(exc)) from None
         try:
             backend = get_backend(alias)
-        except (UnknownBackend, SpeechError, ImportError, TypeError) as exc:
+        except BACKEND_ERRORS as exc:
             raise CommandError(one_line(exc)) from None
         if self.output_dir is not None:
             try:
@@ -138,14 +145,11 @@ class Command(BaseCommand):
     def _save_and_run(
         self, path: Path, alias: str, options: TranscriptionOptions
     ) -> TranscriptionResult:
-        transcript = Transcript(
-            media_name=path.name[:255],
-            task=options.task,
-            language=options.language or "",
-            backend=alias,
-        )
         with path.open("rb") as handle:
-            transcript.media.save(path.name, File(handle), save=True)
+            # Run here, not queued: a worker must not pick it up meanwhile.
+            transcript = transcripts.create_from_upload(
+                File(handle, name=path.name), options=options, backend=alias, queue=False
+            )
         bar = ProgressBar(_Stream(self.stderr))  # type: ignore[arg-type]
         try:
             run_transcript(transcript.pk, progress=bar)
@@ -153,7 +157,7 @@ class Command(BaseCommand):
             bar.finish()
         transcript.refresh_from_db()
         if transcript.status != Transcript.Status.DONE:
-            raise ValueError(
+            raise TranscriptNotDone(
                 f"transcript {transcript.pk} {transcript.status}: {transcript.error or 'no error'}"
             )
         self.stderr.write(f"{path}: saved as transcript {transcript.pk}")

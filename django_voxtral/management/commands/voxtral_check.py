@@ -20,7 +20,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ffmpeg_bridge import DETECTORS, detector_problems
 
-from ...conf import UnknownBackend, get_backend, get_settings
+from ...conf import get_backend, get_settings
+from ...exceptions import UnknownBackend
 from ...speech.backends.base import SpeechBackend
 from ...speech.backends.errors import AuthenticationFailed, SpeechError
 from ...speech.backends.options import TranscriptionOptions

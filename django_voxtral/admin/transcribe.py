@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
@@ -24,12 +24,13 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from . import budgets
-from .conf import UnknownBackend, get_backend
-from .hooks import Hook, create_for_instances, hooks_for
-from .models import Transcript
-from .names import media_name as column_media_name
-from .speech.backends.errors import SpeechError
+from .. import budgets, transcripts
+from ..conf import get_backend
+from ..exceptions import ACTIONABLE, BudgetExceeded
+from ..hooks import Hook, hooks_for
+from ..models import Transcript
+from ..names import media_name as column_media_name
+from .display import format_duration, format_money
 
 if TYPE_CHECKING:
     ModelAdminBase = admin.ModelAdmin[Any]
@@ -41,27 +42,6 @@ ActionFunc = Callable[[Any, HttpRequest, QuerySet[Any]], TemplateResponse | None
 CONFIRMATION_TEMPLATE = "django_voxtral/admin/transcribe_confirmation.html"
 #: How many of the selected objects the confirmation page names (the counts cover all).
 NAMES_SHOWN = 20
-_CENT = Decimal("0.01")
-
-
-def format_duration(seconds: float | None) -> str:
-    """``3725.4`` -> ``1:02:05``; empty for an unknown length."""
-    if seconds is None:
-        return ""
-    whole = round(max(seconds, 0.0))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}"
-
-
-def format_money(amount: Decimal | float | None) -> str:
-    """US dollars for people: cents when at least a cent, else enough digits to be non-zero."""
-    if amount is None:
-        return ""
-    value = Decimal(str(amount))
-    if value == 0 or abs(value) >= _CENT:
-        return f"${value.quantize(_CENT, rounding=ROUND_HALF_UP)}"
-    return f"${value.normalize():f}"
 
 
 @dataclass
@@ -167,7 +147,7 @@ def plan_transcription(
     for obj in objects:
         value = getattr(obj, hook.field, None)
         if isinstance(value, FieldFile) and value.name:
-            # As create_for_instances stores it: a name longer than the column is cut.
+            # As transcripts.create_for_instances stores it: a name longer than the column is cut.
             files[str(obj.pk)] = column_media_name(value.name)
     plan.without_file = plan.total - len(files)
     statuses: dict[str, set[str]] = {}
@@ -213,12 +193,16 @@ def plan_transcription(
     return plan
 
 
+#: A backend that cannot be made: a person's settings (a missing package, a wrong option).
+BACKEND_ERRORS: tuple[type[Exception], ...] = (*ACTIONABLE, ImportError, TypeError, ValueError)
+
+
 def _price_per_minute(alias: str) -> tuple[float | None, str, str]:
     """(price, model, problem) of a backend alias; problem is empty when it loads."""
     try:
         with get_backend(alias) as backend:
             return backend.price_per_minute, backend.model, ""
-    except (UnknownBackend, SpeechError, ImportError, TypeError, ValueError) as exc:
+    except BACKEND_ERRORS as exc:
         return None, "", str(exc)
 
 
@@ -257,7 +241,7 @@ def _run_transcribe(
         try:
             # The admin who asks spends from their own budget, whoever owns the transcripts.
             budgets.check(request.user, plan.known_seconds(again))
-        except budgets.BudgetExceeded as exc:
+        except BudgetExceeded as exc:
             modeladmin.message_user(
                 request, _("Nothing was queued. %(reason)s") % {"reason": exc}, messages.ERROR
             )
@@ -265,13 +249,13 @@ def _run_transcribe(
         # The hook's owner getter (e.g. the uploader) wins; else the admin who asked owns them.
         owner = None if hook.owner is not None else request.user
         with transaction.atomic():
-            created = create_for_instances(
+            created = transcripts.create_for_instances(
                 chosen,
                 hook.field,
-                task=task,
-                language=language or "",
+                options=hook.transcription_options(task=task, language=language or ""),
                 backend=backend,
                 owner=owner,
+                owner_of=hook.owner,
             )
         count = sum(1 for item in created if item is not None)
         modeladmin.message_user(

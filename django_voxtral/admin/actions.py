@@ -1,6 +1,7 @@
 """Admin actions on transcripts: transcribe again, translate, retry failed, cancel, export.
 
-Actions only change rows and queue work, in bulk; never run the pipeline or call a service here.
+Each asks transcripts.py to make the change and tells what it did; never change rows, run the
+pipeline or call a service here.
 """
 
 from __future__ import annotations
@@ -10,22 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
-from django.db import transaction
-from django.db.models import QuerySet, Sum
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseBase
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from . import budgets
-from .conf import UnknownBackend, get_settings
-from .exports import export_response
-from .models import Segment, Transcript, TranscriptChunk
-from .speech.backends import backend_class
-from .speech.backends.errors import SpeechError
-from .speech.backends.options import OPTION_FIELDS
-from .speech.formats import FORMATS
-from .tasks import enqueue, enqueue_webhooks
+from .. import transcripts
+from ..exceptions import BudgetExceeded
+from ..exports import export_response
+from ..models import Transcript
+from ..speech.formats import FORMATS
 
 if TYPE_CHECKING:
     TranscriptAdminBase = admin.ModelAdmin[Transcript]
@@ -38,52 +33,6 @@ ActionFunc = Callable[[Any, HttpRequest, TranscriptQuerySet], HttpResponseBase |
 
 #: Actions offered both on the change list and on one transcript's change page.
 BOTH_PLACES = [ActionLocation.CHANGE_LIST, ActionLocation.CHANGE_FORM]
-
-#: What a transcript looks like before its first run (its options are kept).
-FRESH: dict[str, Any] = {
-    "status": Status.QUEUED,
-    "text": "",
-    "error": "",
-    "detected_language": "",
-    "duration": None,
-    "chunks_done": 0,
-    "chunks_total": 0,
-    "cost": 0,
-    "runtime_ms": 0,
-    "started": None,
-    "finished": None,
-}
-
-
-def _locked(queryset: TranscriptQuerySet) -> list[tuple[Any, str]]:
-    """(pk, status) of the selected rows, locked until the transaction ends.
-
-    The lock makes a worker's claim wait, so a row cannot start running between this read and
-    the update that follows. Re-selected by pk: FOR UPDATE refuses the change list's outer joins.
-    """
-    return list(
-        Transcript.objects.select_for_update()
-        .filter(pk__in=queryset.values("pk"))
-        .values_list("pk", "status")
-    )
-
-
-def _queue(ids: list[Any]) -> None:
-    enqueue([Transcript(pk=pk) for pk in ids])
-
-
-def _over_budget(
-    modeladmin: TranscriptAdminBase, request: HttpRequest, seconds: float | None
-) -> bool:
-    """Whether ``seconds`` of audio take the acting user past their daily budget (and says so)."""
-    try:
-        budgets.check(request.user, seconds)
-    except budgets.BudgetExceeded as exc:
-        modeladmin.message_user(
-            request, _("Nothing was queued. %(reason)s") % {"reason": exc}, messages.ERROR
-        )
-        return True
-    return False
 
 
 def _tell(
@@ -100,6 +49,12 @@ def _tell(
     modeladmin.message_user(request, ngettext(singular, plural, count) % {"count": count}, level)
 
 
+def _refused(modeladmin: TranscriptAdminBase, request: HttpRequest, exc: Exception) -> None:
+    modeladmin.message_user(
+        request, _("Nothing was queued. %(reason)s") % {"reason": exc}, messages.ERROR
+    )
+
+
 @admin.action(
     permissions=["change"],
     description=gettext_lazy("Transcribe again from the start"),
@@ -109,25 +64,19 @@ def retranscribe(
     modeladmin: TranscriptAdminBase, request: HttpRequest, queryset: TranscriptQuerySet
 ) -> None:
     """Back to queued with the result, stored chunks and error cleared; running ones are left."""
-    with transaction.atomic():
-        rows = _locked(queryset)
-        ids = [pk for pk, status in rows if status != Status.RUNNING]
-        # The lengths measured last time: the media is the same.
-        seconds = Transcript.objects.filter(pk__in=ids).aggregate(total=Sum("duration"))["total"]
-        if ids and _over_budget(modeladmin, request, seconds):
-            return
-        TranscriptChunk.objects.filter(transcript_id__in=ids).delete()
-        Segment.objects.filter(transcript_id__in=ids).delete()
-        count = Transcript.objects.filter(pk__in=ids).update(**FRESH)
-        _queue(ids)
+    try:
+        outcome = transcripts.retranscribe(queryset, charged_to=request.user)
+    except BudgetExceeded as exc:
+        _refused(modeladmin, request, exc)
+        return
     _tell(
         modeladmin,
         request,
-        count,
+        outcome.count,
         "%(count)d transcript queued to be transcribed again.",
         "%(count)d transcripts queued to be transcribed again.",
     )
-    running = len(rows) - len(ids)
+    running = outcome.left.get(transcripts.LEFT_RUNNING, 0)
     if running:
         _tell(
             modeladmin,
@@ -139,35 +88,6 @@ def retranscribe(
         )
 
 
-def _cannot_translate(aliases: set[str]) -> dict[str, str]:
-    """Why a backend alias cannot translate, for those that cannot."""
-    conf = get_settings()
-    reasons: dict[str, str] = {}
-    for alias in aliases:
-        try:
-            cls = backend_class(conf.backend_settings(alias).backend)
-        except (UnknownBackend, SpeechError) as exc:
-            reasons[alias] = str(exc)
-            continue
-        if not cls.supports_translate:
-            reasons[alias] = _("the %(name)s backend cannot translate") % {"name": cls.name}
-    return reasons
-
-
-#: Fields a translation copies from the transcript it is made from (all options but the task).
-_COPIED = (
-    "owner_id",
-    "media",
-    "media_name",
-    "content_type_id",
-    "object_id",
-    "source_field",
-    "sha256",
-    *(name for name in OPTION_FIELDS if name != "task"),
-    "backend",
-)
-
-
 @admin.action(
     permissions=["add"],
     description=gettext_lazy("Translate into English (as new transcripts)"),
@@ -177,30 +97,19 @@ def translate_to_english(
     modeladmin: TranscriptAdminBase, request: HttpRequest, queryset: TranscriptQuerySet
 ) -> None:
     """A new transcript of the same media with task=translate, queued; the original stays."""
-    sources = list(queryset.filter(task=Transcript.Task.TRANSCRIBE).select_related(None))
-    already = queryset.exclude(task=Transcript.Task.TRANSCRIBE).count()
-    refused = _cannot_translate({t.backend for t in sources})
-    made = [
-        Transcript(
-            task=Transcript.Task.TRANSLATE,
-            **{name: getattr(source, name) for name in _COPIED},
-        )
-        for source in sources
-        if source.backend not in refused
-    ]
-    seconds = sum(t.duration or 0.0 for t in sources if t.backend not in refused)
-    if made and _over_budget(modeladmin, request, seconds):
+    try:
+        outcome = transcripts.translate(queryset, charged_to=request.user)
+    except BudgetExceeded as exc:
+        _refused(modeladmin, request, exc)
         return
-    with transaction.atomic():
-        Transcript.objects.bulk_create(made, batch_size=500)
-        enqueue(made)
     _tell(
         modeladmin,
         request,
-        len(made),
+        outcome.count,
         "%(count)d translation into English queued.",
         "%(count)d translations into English queued.",
     )
+    already = outcome.left.get(transcripts.LEFT_TRANSLATION, 0)
     if already:
         _tell(
             modeladmin,
@@ -210,8 +119,7 @@ def translate_to_english(
             "%(count)d selected transcripts are already translations; they were skipped.",
             messages.WARNING,
         )
-    for alias, reason in sorted(refused.items()):
-        skipped = sum(1 for t in sources if t.backend == alias)
+    for alias, (skipped, reason) in sorted(outcome.refused.items()):
         modeladmin.message_user(
             request,
             _(
@@ -231,27 +139,16 @@ def translate_to_english(
 def retry_failed(
     modeladmin: TranscriptAdminBase, request: HttpRequest, queryset: TranscriptQuerySet
 ) -> None:
-    """Failed or canceled transcripts back to queued; stored chunk results are not sent again.
-
-    Canceled ones are included so a transcript whose worker died (stuck in running) can be
-    canceled, then resumed where it stopped.
-    """
-    retryable = (Status.FAILED, Status.CANCELED)
-    with transaction.atomic():
-        rows = _locked(queryset)
-        ids = [pk for pk, status in rows if status in retryable]
-        count = Transcript.objects.filter(pk__in=ids, status__in=retryable).update(
-            status=Status.QUEUED, error="", started=None, finished=None
-        )
-        _queue(ids)
+    """Failed or canceled transcripts back to queued; stored chunk results are not sent again."""
+    outcome = transcripts.retry(queryset)
     _tell(
         modeladmin,
         request,
-        count,
+        outcome.count,
         "%(count)d transcript queued again.",
         "%(count)d transcripts queued again.",
     )
-    others = len(rows) - len(ids)
+    others = outcome.left.get(transcripts.LEFT_NOT_RETRYABLE, 0)
     if others:
         _tell(
             modeladmin,
@@ -277,17 +174,11 @@ def cancel(
 
     Those that came with a webhook (/v1/inference) get it, with status "failed", from a task.
     """
-    with transaction.atomic():
-        cancelable = Transcript.objects.filter(
-            pk__in=queryset.values("pk"), status__in=(Status.QUEUED, Status.RUNNING)
-        )
-        hooked = [str(pk) for pk in cancelable.exclude(webhook="").values_list("pk", flat=True)]
-        count = cancelable.update(status=Status.CANCELED, finished=timezone.now())
-        enqueue_webhooks(hooked)
+    outcome = transcripts.cancel(queryset)
     _tell(
         modeladmin,
         request,
-        count,
+        outcome.count,
         "%(count)d transcript canceled.",
         "%(count)d transcripts canceled.",
     )

@@ -1,18 +1,16 @@
-"""The Transcript admin: list, filters, search, read-only segments, downloads, and uploads.
+"""The Transcript admin: list, filters, search, the change page with segments and downloads, and
+the add form's upload.
 
-Shows and queues; never run the pipeline or call a service from a view (the worker does that).
-A site that does not want it: ``admin.site.unregister(Transcript)``.
+Shows and asks transcripts.py to change things; never run the pipeline or call a service from a
+view (the worker does that). A site that does not want it: ``admin.site.unregister(Transcript)``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import QuerySet
-from django.forms.models import BaseInlineFormSet
 from django.http import (
     Http404,
     HttpRequest,
@@ -20,192 +18,33 @@ from django.http import (
     HttpResponseBase,
     HttpResponseRedirect,
 )
-from django.template.defaultfilters import filesizeformat
 from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ffmpeg_bridge import MediaError
-
-from . import budgets
-from .admin_actions import TRANSCRIPT_ACTIONS
-from .admin_mixins import (
-    TranscribeAdminMixin,
-    format_duration,
-    format_money,
-    make_transcribe_action,
-    transcribe_action,
-)
-from .api.uploads import probe_upload
-from .conf import UnknownBackend, get_backend, get_settings
-from .exports import export_response
-from .models import Segment, Transcript
-from .names import stored_name, upload_display_name
-from .speech.backends.errors import InvalidOption, SpeechError
-from .speech.backends.options import LANGUAGES, OPTION_FIELDS, TranscriptionOptions
-from .speech.formats import FORMATS, format_timestamp
-from .tasks import enqueue
+from .. import transcripts
+from ..exceptions import ACTIONABLE
+from ..exports import export_response
+from ..models import Transcript
+from ..speech.backends.options import OPTION_FIELDS
+from ..speech.formats import FORMATS
+from .actions import TRANSCRIPT_ACTIONS
+from .display import format_duration, format_money
+from .forms import TranscriptAddForm
+from .segments import SegmentInline
 
 if TYPE_CHECKING:
     TranscriptAdminBase = admin.ModelAdmin[Transcript]
-    SegmentInlineBase = admin.TabularInline[Segment, Transcript]
-    SegmentFormSetBase = BaseInlineFormSet[Segment, Transcript, Any]
 else:
     TranscriptAdminBase = admin.ModelAdmin
-    SegmentInlineBase = admin.TabularInline
-    SegmentFormSetBase = BaseInlineFormSet
 
-__all__ = [
-    "SegmentInline",
-    "TranscribeAdminMixin",
-    "TranscriptAddForm",
-    "TranscriptAdmin",
-    "make_transcribe_action",
-    "transcribe_action",
-]
-
-#: The change page lists this many segments; the downloads hold them all.
-SEGMENTS_SHOWN = 500
 EXPORT_LABELS = {"srt": "SRT", "vtt": "WebVTT", "txt": "TXT", "json": "JSON"}
 
 
-def _language_label(code: str) -> str:
-    from django.utils.translation import get_language_info
-
-    try:
-        return f"{code} ({get_language_info(code)['name']})"
-    except KeyError:
-        return code
-
-
-class FirstSegmentsFormSet(SegmentFormSetBase):
-    """Only the first SEGMENTS_SHOWN segments: a three-hour file has thousands."""
-
-    def get_queryset(self) -> QuerySet[Segment]:
-        if not hasattr(self, "_queryset"):
-            self._queryset: QuerySet[Segment] = super().get_queryset()[:SEGMENTS_SHOWN]
-        return self._queryset
-
-
-class SegmentInline(SegmentInlineBase):
-    """The transcript's segments in order with their times; read-only."""
-
-    model = Segment
-    formset = FirstSegmentsFormSet
-    fields = ("index", "start_time", "end_time", "speaker", "text")
-    readonly_fields = ("index", "start_time", "end_time", "speaker", "text")
-    ordering = ("index",)
-    extra = 0
-    max_num = 0
-    can_delete = False
-    verbose_name_plural = gettext_lazy("segments (the first 500; the downloads hold them all)")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    @admin.display(description=gettext_lazy("start"))
-    def start_time(self, segment: Segment) -> str:
-        return format_timestamp(segment.start, decimal_marker=".")
-
-    @admin.display(description=gettext_lazy("end"))
-    def end_time(self, segment: Segment) -> str:
-        return format_timestamp(segment.end, decimal_marker=".")
-
-
-class TranscriptAddForm(forms.ModelForm[Transcript]):
-    """Upload a media file and pick the options of a new transcript."""
-
-    #: The admin who fills the form in, whose daily budget the upload counts against (get_form).
-    acting_user: Any = None
-
-    backend = forms.ChoiceField(label=gettext_lazy("backend"), choices=())
-    language = forms.ChoiceField(
-        label=gettext_lazy("language spoken"),
-        required=False,
-        help_text=gettext_lazy("Empty: the service detects it."),
-    )
-
-    class Meta:
-        model = Transcript
-        fields = ("media", "backend", *OPTION_FIELDS, "owner")
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["media"].required = True
-        self.fields["media"].help_text = _("An audio or video file.")
-        backend, language = self.fields["backend"], self.fields["language"]
-        assert isinstance(backend, forms.ChoiceField) and isinstance(language, forms.ChoiceField)
-        backend.choices = [(alias, alias) for alias in get_settings().backends]
-        backend.initial = "default"
-        language.choices = [
-            ("", _("detect")),
-            *((c, _language_label(c)) for c in sorted(LANGUAGES)),
-        ]
-
-    def clean_media(self) -> Any:
-        media = self.cleaned_data.get("media")
-        limit = get_settings().max_upload_size
-        size = getattr(media, "size", None)
-        if size is not None and size > limit:
-            raise forms.ValidationError(
-                _("This file is %(size)s; the largest upload allowed is %(limit)s.")
-                % {"size": filesizeformat(size), "limit": filesizeformat(limit)}
-            )
-        if media is not None:
-            # The same checks as an API upload: not media, no audio, too long - said now, on
-            # the form, rather than later as a failed transcript.
-            try:
-                info = probe_upload(media)
-            except MediaError as exc:
-                raise forms.ValidationError(str(exc)) from None
-            try:
-                budgets.check(self.acting_user, info.duration)
-            except budgets.BudgetExceeded as exc:
-                raise forms.ValidationError(str(exc)) from None
-            # Known now, as for an API upload: it counts against the budget before the worker runs.
-            self.instance.duration = info.duration
-            # The name a person gave is kept for media_name; the storage gets one it can hold.
-            self.uploaded_name = upload_display_name(media.name)
-            media.name = stored_name(media.name)
-        return media
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        try:
-            options = TranscriptionOptions.from_form({f: data.get(f) for f in OPTION_FIELDS})
-        except InvalidOption as exc:
-            self.add_error(exc.field if exc.field in self.fields else None, str(exc))
-            return data
-        alias = data.get("backend")
-        if alias:
-            try:
-                with get_backend(alias) as backend:
-                    backend.check_options(options)
-            except (UnknownBackend, SpeechError) as exc:
-                self.add_error("backend", str(exc))
-        return data
-
-
-class UploadNotStored(Exception):
-    """The storage refused the add form's file (disk full, a name the filesystem refuses)."""
-
-    def __init__(self, error: OSError) -> None:
-        reason = error.strerror or type(error).__name__
-        super().__init__(
-            _(
-                "Could not store the upload (%(reason)s); nothing was created. Try again with "
-                "a shorter file name, or tell the site's administrator if the storage is full."
-            )
-            % {"reason": reason}
-        )
+class _AddRefused(Exception):
+    """transcripts.py refused the add form's upload after the form was valid (e.g. storage)."""
 
 
 @admin.register(Transcript)
@@ -416,28 +255,31 @@ class TranscriptAdmin(TranscriptAdminBase):
         if change:
             super().save_model(request, obj, form, change)
             return
-        if obj.owner_id is None and request.user.is_authenticated:
-            obj.owner = request.user
         upload = form.cleaned_data.get("media")
-        if upload is not None and not obj.media_name:
-            obj.media_name = getattr(form, "uploaded_name", "") or upload_display_name(
-                str(getattr(upload, "name", ""))
-            )
-        obj.status = Transcript.Status.QUEUED
         try:
-            super().save_model(request, obj, form, change)
-        except OSError as exc:
-            raise UploadNotStored(exc) from None
-        enqueue(obj)  # on commit: the admin's change view runs in a transaction
+            transcripts.create_from_upload(
+                upload,
+                options=form.options,
+                backend=form.cleaned_data["backend"],
+                owner=obj.owner if obj.owner_id is not None else request.user,
+                charged_to=request.user,
+                info=form.media_info,
+                file_field="media",
+                instance=obj,
+            )
+        except ACTIONABLE as exc:
+            raise _AddRefused(str(exc)) from None
 
     def add_view(
         self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         try:
             return super().add_view(request, form_url, extra_context)
-        except UploadNotStored as exc:
+        except _AddRefused as exc:
             # The add view's transaction is rolled back: no row, and the message says why.
-            self.message_user(request, str(exc), messages.ERROR)
+            self.message_user(
+                request, _("Nothing was created. %(reason)s") % {"reason": exc}, messages.ERROR
+            )
             return HttpResponseRedirect(request.get_full_path())
 
     # --- downloads ----------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """Settings of the example site: SQLite and an embedded db_worker by default, all from env vars.
 
 Demo only: DEBUG and a fixed secret key unless DJANGO_SECRET_KEY and DJANGO_DEBUG say otherwise.
+Served for real (docs/deploy.md, tests/deploy/): DATABASE_URL, VOXTRAL_TASKS=rq with REDIS_URL,
+CACHE_URL, AWS_STORAGE_BUCKET_NAME, DJANGO_STATIC_ROOT; each changes nothing unless it is set.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -86,6 +89,8 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
+# collectstatic copies the admin's and the API pages' files here, for the web server in front.
+STATIC_ROOT = os.environ.get("DJANGO_STATIC_ROOT") or None
 # Uploads are never served as static files: /media/ is a view that checks the user (urls.py).
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
@@ -94,12 +99,67 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Uploads over 2.5 MB go to a temporary file, never whole into memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
-TASKS = {
-    "default": {
-        "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default"],
+QUEUE_NAME = os.environ.get("VOXTRAL_QUEUE", "default")
+REDIS_URL = os.environ.get("REDIS_URL", "")
+
+# Transcripts run by workers: db_worker on the database (the default), or RQ on Redis.
+_tasks = os.environ.get("VOXTRAL_TASKS", "db")
+# The app's tasks are declared on the queue "default" and sent to VOXTRAL["QUEUE_NAME"]: a backend
+# lists both.
+_queues = list(dict.fromkeys(["default", QUEUE_NAME]))
+if _tasks == "db":
+    TASKS = {
+        "default": {
+            "BACKEND": "django_tasks_db.DatabaseBackend",
+            "QUEUES": _queues,
+        }
     }
+elif _tasks == "rq":
+    _at = INSTALLED_APPS.index("django_tasks_db")
+    INSTALLED_APPS[_at : _at + 1] = ["django_rq", "django_tasks_rq"]
+    # No RQ time limit on a job: a transcript of hours of media may take a while, and a worker
+    # that dies is noticed by the transcript's lease (docs/django.md, "Dead and stopped workers").
+    RQ_QUEUES = {
+        name: {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": -1}
+        for name in _queues
+    }
+    TASKS = {
+        "default": {
+            "BACKEND": "django_tasks_rq.RQBackend",
+            "QUEUES": _queues,
+        }
+    }
+else:
+    raise ImproperlyConfigured(f"VOXTRAL_TASKS is {_tasks!r}: say db (the default) or rq.")
+
+# One cache for every web process, so the API's upload throttle counts across them; without
+# CACHE_URL or REDIS_URL, Django's LocMemCache (each process counts on its own).
+_cache_url = os.environ.get("CACHE_URL") or REDIS_URL
+if _cache_url:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_url,
+        }
+    }
+
+# Uploads on S3 (or any S3-compatible store) through django-storages; keys from the environment
+# (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) or the machine's role, as boto3 finds them.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["AWS_STORAGE_BUCKET_NAME"],
+            "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
+            "file_overwrite": False,  # two uploads of one name must not replace each other
+            "querystring_auth": True,  # storage.url() is signed, for SIGNED_MEDIA_URLS
+        },
+    }
 
 if os.environ.get("DEEPINFRA_TOKEN"):
     _default_backend = {
@@ -117,6 +177,10 @@ VOXTRAL = {
     "MAX_CHUNK_SECONDS": 30,
     "CONCURRENCY": 8 if os.environ.get("DEEPINFRA_TOKEN") else 2,
     "MAX_MEDIA_SECONDS": 4 * 3600,
+    "QUEUE_NAME": QUEUE_NAME,
+    "SYNC_TIMEOUT": float(os.environ.get("VOXTRAL_SYNC_TIMEOUT", 300)),
+    "SIGNED_MEDIA_URLS": os.environ.get("VOXTRAL_SIGNED_MEDIA_URLS", "0") == "1",
+    "WEBHOOK_SECRET": os.environ.get("VOXTRAL_WEBHOOK_SECRET", ""),  # whsec_<base64>
 }
 
 REST_FRAMEWORK = {

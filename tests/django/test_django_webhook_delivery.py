@@ -9,6 +9,8 @@ import base64
 import contextlib
 import email.utils
 import gzip
+import hashlib
+import hmac
 import os
 import random
 import threading
@@ -30,6 +32,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from django_voxtral import checks, webhooks
 from django_voxtral.models import Transcript
 from django_voxtral.tasks import enqueue, send_webhook, transcribe_transcript
+from django_voxtral.webhook_signing import signed_headers
 from django_voxtral.webhooks import MAX_RESPONSE_BYTES, deliver
 from tests.django_settings import TONES_ARE_SPEECH
 from tests.fixtures_api import tone
@@ -239,6 +242,20 @@ def test_the_signature_verifies_with_standardwebhooks(hooks: list[Receiver]) -> 
     other = "whsec_" + base64.b64encode(os.urandom(32)).decode()
     with pytest.raises(WebhookVerificationError):
         Webhook(other).verify(raw, headers)
+
+
+def test_the_signature_is_the_specs_hmac_of_id_timestamp_and_body() -> None:
+    # Computed here by hand as the spec says, not by the library that signs.
+    key = bytes(range(32))
+    secret = "whsec_" + base64.b64encode(key).decode()
+    body = '{"text": "Grüße"}'.encode()
+    headers = signed_headers(secret, "msg_2", body, timestamp=1_700_000_000)
+    digest = hmac.new(key, b"msg_2.1700000000." + body, hashlib.sha256).digest()
+    assert headers == {
+        "webhook-id": "msg_2",
+        "webhook-timestamp": "1700000000",
+        "webhook-signature": "v1," + base64.b64encode(digest).decode(),
+    }
 
 
 def test_without_a_secret_webhooks_are_unsigned_and_a_check_warns(

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from django.db.models import QuerySet
+from django.http import Http404
+from rest_framework.generics import get_object_or_404  # a malformed id is a 404 too
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
@@ -65,6 +67,19 @@ def transcripts_for(
     return queryset.filter(owner=user)
 
 
+def visible_or_404(user: Any, queryset: QuerySet[Transcript], **lookup: Any) -> Transcript:
+    """The transcript ``lookup`` finds in ``queryset`` when ``user`` may see it; else Http404.
+
+    Found first, then judged by ``may``: a user's own transcript needs no lookup of their
+    permissions (two queries fewer on every status poll); others' are judged as in
+    ``transcripts_for``, and one they may not see is a 404, as if it did not exist.
+    """
+    transcript = get_object_or_404(queryset, **lookup)
+    if not may(user, "view", transcript):
+        raise Http404("No transcript with this id.")
+    return transcript
+
+
 class TranscriptPermission(BasePermission):
     """DRF's side of the rule, for views whose queryset comes from ``transcripts_for(.., "view")``.
 
@@ -96,4 +111,5 @@ __all__ = [
     "may",
     "may_act_on_others",
     "transcripts_for",
+    "visible_or_404",
 ]

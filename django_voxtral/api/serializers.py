@@ -5,7 +5,8 @@ Read-only views of the models and form descriptions; never validate options here
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+from typing import Any, ClassVar
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -24,7 +25,26 @@ class SegmentSerializer(serializers.ModelSerializer[Segment]):
         fields = ("index", "start", "end", "text", "words", "speaker")
 
 
-class TranscriptSerializer(serializers.ModelSerializer[Transcript]):
+class FieldsBuiltOnce:
+    """Builds a read-only ModelSerializer's fields from the model once per class, not once per
+    request: DRF introspects the model for every serializer it makes, and deep-copies each
+    field, about half of a status poll's time (BENCHMARKS.md).
+
+    Each instance gets its own shallow copies of the unbound fields, which binding then names;
+    for read-only serializers only: their validators and messages are shared, never changed.
+    """
+
+    _built: ClassVar[dict[type, dict[str, serializers.Field[Any, Any, Any, Any]]]] = {}
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        cls = type(self)
+        built = FieldsBuiltOnce._built.get(cls)
+        if built is None:
+            built = FieldsBuiltOnce._built[cls] = super().get_fields()  # type: ignore[misc]
+        return {name: copy.copy(field) for name, field in built.items()}
+
+
+class TranscriptSerializer(FieldsBuiltOnce, serializers.ModelSerializer[Transcript]):
     """A transcript as listed: what it is and how far it got, without the text."""
 
     url = serializers.HyperlinkedIdentityField(view_name=DETAIL_VIEW)

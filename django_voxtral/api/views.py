@@ -29,7 +29,7 @@ from rest_framework.throttling import BaseThrottle
 
 from .. import transcripts
 from ..models import Transcript
-from ..permissions import TranscriptPermission, transcripts_for
+from ..permissions import TranscriptPermission, transcripts_for, visible_or_404
 from ..speech.backends.options import LANGUAGES, TranscriptionOptions
 from .base import VoxtralAPIView, documented
 from .errors import InvalidField, NotDone
@@ -125,10 +125,18 @@ class TranscriptViewSet(
     permission_classes = (TranscriptPermission,)
 
     def get_queryset(self) -> QuerySet[Transcript]:
+        if self.action != "list":
+            return Transcript.objects.all()  # one transcript: get_object judges it
         queryset = transcripts_for(self.request.user, "view")
-        if self.action == "list":
-            queryset = queryset.defer("text", "initial_prompt")
-        return queryset.order_by("-created")
+        return queryset.defer("text", "initial_prompt").order_by("-created")
+
+    def get_object(self) -> Transcript:
+        """The transcript of the URL if the user may see it (else 404), then the method's check
+        (403 when they may see it but not change or delete it)."""
+        queryset = self.filter_queryset(self.get_queryset())
+        transcript = visible_or_404(self.request.user, queryset, pk=self.kwargs["pk"])
+        self.check_object_permissions(self.request, transcript)
+        return transcript
 
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
         if self.action == "create":
@@ -214,7 +222,7 @@ class TranscriptViewSet(
         transcript = self.get_object()
         fmt = self._export_format(request)
         if fmt is None:
-            return super().retrieve(request, *args, **kwargs)
+            return Response(self.get_serializer(transcript).data)
         if transcript.status != Transcript.Status.DONE:
             raise NotDone(
                 f"The transcript is {transcript.status}, not done: its {fmt} export exists once "

@@ -147,3 +147,21 @@ def test_the_rule_as_functions(
     assert transcripts_for(viewer, "delete").count() == 0
     assert may(viewer, "view", rows["bob"]) and not may(viewer, "delete", rows["bob"])
     assert may(alice, "delete", rows["alice"]) and not may(alice, "view", rows["nobody"])
+
+
+def test_an_owners_status_poll_makes_two_queries(
+    alice: Any, rows: dict[str, Transcript], django_assert_num_queries: Any
+) -> None:
+    # The token, then the transcript: an owner's own needs no lookup of their permissions
+    # (BENCHMARKS.md, status poll). Others' are judged by permission (the tests above).
+    client = client_for(alice)
+    with django_assert_num_queries(2):
+        response = client.get(detail(rows["alice"].pk))
+    assert response.status_code == 200
+    assert response.json()["media_name"] == "alice.wav"
+
+
+def test_a_malformed_id_is_404_not_500(alice: Any) -> None:
+    response = client_for(alice).get("/api/transcripts/" + "-" * 32 + "/")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"

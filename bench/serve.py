@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import secrets
 import shutil
 import signal
@@ -21,8 +20,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.example_site import EXAMPLE, example_env, manage
+
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "example_project"
 HOST = "127.0.0.1"
 #: The PostgreSQL server of the tests (Makefile PG_URL): trust auth, user postgres.
 PG_SERVER = "postgres://postgres@127.0.0.1:5432"
@@ -32,9 +32,6 @@ DONE = 25  # transcripts done, with segments
 CHUNKS = 12  # chunks of each running transcript (some saved)
 SEGMENTS = 20  # segments of each done transcript
 WORDS = 10  # words of each segment
-#: Variables of the caller's environment the example's settings would follow: left out.
-FOREIGN_ENV = ("DEEPINFRA_", "VOXTRAL_", "DJANGO_", "DATABASE_URL", "REDIS_URL", "CACHE_URL")
-FOREIGN_ENV += ("AWS_",)
 
 #: Runs in `manage.py shell -c`: the user, its token and the transcripts, through the ORM.
 SETUP = f"""
@@ -150,20 +147,6 @@ def fresh_database(kind: str, folder: Path) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=EXAMPLE,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if done.returncode:
-        raise RuntimeError(f"manage.py {args[0]} failed: {done.stderr[-3000:]}")
-    return done.stdout
-
-
 def _wait_until_up(port: int, master: subprocess.Popen[bytes], log: Path) -> None:
     """Until gunicorn answers on the port (at most 60 s)."""
     deadline = time.monotonic() + 60
@@ -194,8 +177,7 @@ def serve(kind: str, workers: int = WORKERS, timeout_s: int = 300) -> Iterator[S
     folder = Path(tempfile.mkdtemp(prefix=f"voxtral-serve-{kind}-"))
     try:
         with fresh_database(kind, folder) as url:
-            env = {k: v for k, v in os.environ.items() if not k.startswith(FOREIGN_ENV)}
-            env.update(
+            env = example_env(
                 DATABASE_URL=url,
                 MEDIA_ROOT=str(folder / "media"),
                 DJANGO_SETTINGS_MODULE="example_project.settings",
@@ -204,8 +186,10 @@ def serve(kind: str, workers: int = WORKERS, timeout_s: int = 300) -> Iterator[S
                 HF_HUB_OFFLINE="1",
                 TMPDIR=str(folder),  # the uploads' temporary files, removed with the folder
             )
-            _manage(env, "migrate", "--noinput")
-            made = json.loads(_manage(env, "shell", "-c", SETUP).strip().splitlines()[-1])
+            manage("migrate", "--noinput", env=env, timeout=600)
+            made = json.loads(
+                manage("shell", "-c", SETUP, env=env, timeout=600).strip().splitlines()[-1]
+            )
             port = free_port()
             log = folder / "gunicorn.log"
             args = ["example_project.wsgi:application", "--bind", f"{HOST}:{port}"]

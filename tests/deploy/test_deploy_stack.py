@@ -24,8 +24,9 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.example_site import EXAMPLE, example_env, manage
+
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "example_project"
 JFK = ROOT / "tests" / "data" / "jfk.flac"
 POSTGRES = ("127.0.0.1", 5432)
 REDIS = ("127.0.0.1", 6379)
@@ -204,32 +205,6 @@ def _services_up() -> None:
             )
 
 
-def _environment(**given: str) -> dict[str, str]:
-    dropped = {"DATABASE_URL", "MEDIA_ROOT", "DEEPINFRA_TOKEN", "DJANGO_SETTINGS_MODULE"}
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in dropped
-        and not k.startswith(("AWS_", "VOXTRAL_", "DJANGO_", "REDIS_"))
-        and k != "CACHE_URL"
-    }
-    return {**env, **DEPLOY_ENV, **given}
-
-
-def _manage(*args: str, env: dict[str, str], timeout: float = 120) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=EXAMPLE,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-1500:] + done.stderr[-3000:]
-    return done.stdout
-
-
 def _words(text: str) -> list[str]:
     return re.findall(r"[a-z']+", text.lower())
 
@@ -250,7 +225,8 @@ def test_gunicorn_rq_postgresql_and_s3_transcribe_an_upload(
     endpoint = f"http://127.0.0.1:{s3_port}"
     bucket = f"voxtral-{uuid.uuid4().hex[:12]}"
     site = f"http://127.0.0.1:{web_port}"
-    env = _environment(
+    env = example_env(
+        **DEPLOY_ENV,
         DATABASE_URL=database,
         REDIS_URL=f"redis://127.0.0.1:6379/{REDIS_DB}",
         VOXTRAL_QUEUE=queue,
@@ -265,13 +241,13 @@ def test_gunicorn_rq_postgresql_and_s3_transcribe_an_upload(
 
     moto = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(s3_port)]
     processes.start("moto", moto, env)
-    _manage("migrate", "--noinput", env=env)
+    manage("migrate", "--noinput", env=env)
     gunicorn = [sys.executable, "-m", "gunicorn", "example_project.wsgi"]
     processes.start("gunicorn", [*gunicorn, "--bind", f"127.0.0.1:{web_port}", *GUNICORN], env)
     processes.start("rqworker", [sys.executable, "manage.py", "rqworker", queue, *RQWORKER], env)
 
     # While they start, in one process: `manage.py check` and `collectstatic`, and the owner.
-    token = _manage("shell", "--no-imports", "-c", PREPARE, env=env).split()[-1]
+    token = manage("shell", "--no-imports", "-c", PREPARE, env=env).split()[-1]
     assert (tmp_path / "static" / "admin" / "css" / "base.css").exists()
     _wait("moto's S3 server", lambda: _answers(endpoint), 30, lambda: processes.log("moto"))
     s3: Any = boto3.client(

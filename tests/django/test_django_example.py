@@ -6,16 +6,13 @@ Runs example_project/manage.py in subprocesses (its own settings) on a temporary
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "example_project"
+from tests.example_site import EXAMPLE, example_env, manage
 
 SHOW_SETTINGS = """
 import json
@@ -46,31 +43,8 @@ print(page.status_code, len(queries), page.content.decode().count("/admin/django
 """
 
 
-def manage(*args: str, env: dict[str, str]) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=EXAMPLE,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "MEDIA_ROOT", "DEEPINFRA_TOKEN", "DJANGO_SETTINGS_MODULE"}
-    }
-    return {**env, **extra}
-
-
 def test_settings_read_database_url_media_root_and_token(tmp_path: Path) -> None:
-    default = json.loads(manage("shell", "--no-imports", "-c", SHOW_SETTINGS, env=clean_env()))
+    default = json.loads(manage("shell", "--no-imports", "-c", SHOW_SETTINGS, env=example_env()))
     assert default["engine"].endswith("sqlite3")
     assert default["name"] == str(EXAMPLE / "db.sqlite3")
     assert default["media_root"] == str(EXAMPLE / "media")
@@ -83,7 +57,7 @@ def test_settings_read_database_url_media_root_and_token(tmp_path: Path) -> None
             "--no-imports",
             "-c",
             SHOW_SETTINGS,
-            env=clean_env(
+            env=example_env(
                 DATABASE_URL=f"sqlite:///{tmp_path / 'other.sqlite3'}",
                 MEDIA_ROOT=str(tmp_path / "media"),
                 DEEPINFRA_TOKEN="not-a-real-token",
@@ -99,7 +73,7 @@ def test_demo_setup_then_db_worker_transcribes_the_sample(tmp_path: Path) -> Non
     sample = tmp_path / "sample.wav"
     t = np.arange(16000) / 16000
     soundfile.write(str(sample), (0.2 * np.sin(2 * np.pi * 300 * t)).astype(np.float32), 16000)
-    env = clean_env(
+    env = example_env(
         DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}", MEDIA_ROOT=str(tmp_path / "media")
     )
     manage("migrate", "--noinput", env=env)
@@ -156,7 +130,7 @@ print(whole.status_code, ranged.status_code, data.decode(), via_transcript.statu
 def test_uploads_are_served_only_through_a_login(tmp_path: Path) -> None:
     sample = tmp_path / "sample.wav"
     soundfile.write(str(sample), np.zeros(1600, dtype=np.float32), 16000)
-    env = clean_env(
+    env = example_env(
         DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}", MEDIA_ROOT=str(tmp_path / "media")
     )
     manage("migrate", "--noinput", env=env)

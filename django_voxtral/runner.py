@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from ffmpeg_bridge import probe
+from ffmpeg_bridge import MediaInfo, probe
 
 from . import budgets
 from .conf import get_backend, get_settings
@@ -298,7 +298,7 @@ def _transcribe_local(
     )
     transcript.sha256, transcript.model = local.sha256, backend.model
     reuse_machine_result(transcript, backend.model)  # a done twin's chunks: none sent again
-    _measure_within_budget(transcript, local)
+    info = _measure_within_budget(transcript, local)
     return transcribe_media(
         local.path,
         backend,
@@ -309,16 +309,18 @@ def _transcribe_local(
         done_chunks=transcript.stored_chunks(),
         # Beside the media copy: a killed run's chunks are removed with its folder.
         workdir=local.path.parent,
+        info=info,
     )
 
 
-def _measure_within_budget(transcript: Transcript, local: SpooledMedia) -> None:
+def _measure_within_budget(transcript: Transcript, local: SpooledMedia) -> MediaInfo:
     """Measures the media before anything is sent and stores its length, so that later budget
     counts include it; BudgetExceeded (nothing sent) when the run would take the transcript's
-    owner past their daily budget (budgets.check_before_run: the rule is there)."""
+    owner past their daily budget (budgets.check_before_run: the rule is there). Returns the
+    probe, for the pipeline (ffprobe runs once)."""
     info = probe(local.path)
     if not info.has_audio:
-        return  # the pipeline fails with its own words, nothing sent
+        return info  # the pipeline fails with its own words, nothing sent
     budgets.check_before_run(transcript, info.duration)
     stored = retry_locked(
         lambda: _still_ours(transcript).update(duration=info.duration),
@@ -327,6 +329,7 @@ def _measure_within_budget(transcript: Transcript, local: SpooledMedia) -> None:
     if not stored:
         raise TranscriptCanceled
     transcript.duration = info.duration
+    return info
 
 
 def words_by_segment(result: TranscriptionResult) -> list[list[Word]]:

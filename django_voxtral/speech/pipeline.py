@@ -93,6 +93,7 @@ def transcribe_media(
     chunk_format: str = "flac",
     detector: str = "auto",
     workdir: str | Path | None = None,
+    info: ffmpeg_bridge.MediaInfo | None = None,
 ) -> TranscriptionResult:
     """Transcribes any audio or video file into one result in the media's own timeline.
 
@@ -103,7 +104,7 @@ def transcribe_media(
     ChunkFailed when a chunk still fails after its retries. ``detector`` is how the split finds
     speech (see ffmpeg_bridge.split): only chunks with speech in them are sent. The chunk files
     live in a temporary folder inside ``workdir`` (default: the system's temporary folder),
-    removed at the end.
+    removed at the end. ``info`` is the caller's own probe of ``path``, so ffprobe runs once.
     """
     options = options or TranscriptionOptions()
     if concurrency < 1:
@@ -113,7 +114,8 @@ def transcribe_media(
     backend.check_options(options)
     report = progress or (lambda _p: None)
 
-    info = ffmpeg_bridge.probe(path)
+    if info is None:
+        info = ffmpeg_bridge.probe(path)
     with tempfile.TemporaryDirectory(prefix="voxtral-chunks-", dir=workdir) as chunk_dir:
         report(PipelineProgress("splitting", 0.0))
         chunks = ffmpeg_bridge.split(

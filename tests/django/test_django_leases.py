@@ -434,6 +434,8 @@ def test_after_sigterm_the_transcript_waits_queued_and_the_next_worker_finishes_
     assert (site.runs()[0][2] == "builtins.SystemExit") == (signals == 2)
 
     _resumed_without_resending(site, standin, stored, sent)
+    # The worker records its task's result just after the transcript is saved done.
+    site.wait("the task's result", lambda: site.runs()[-1][0] != "RUNNING", 15)
     assert site.runs()[-1][:2] == ("SUCCESSFUL", '"done"')
 
 

@@ -245,6 +245,25 @@ def check_sqlite(**kwargs: Any) -> list[checks.CheckMessage]:
     ]
 
 
+def check_swagger_ui_files(**kwargs: Any) -> list[checks.CheckMessage]:
+    """The schema page serves Swagger UI from drf-spectacular-sidecar's static files, which
+    staticfiles finds only with its app installed."""
+    from django.apps import apps
+
+    if apps.is_installed("drf_spectacular_sidecar"):
+        return []
+    return [
+        checks.Warning(
+            "drf_spectacular_sidecar is not in INSTALLED_APPS: the schema page "
+            "/api/schema/swagger-ui/ loads Swagger UI's script and style from it, so without it "
+            "the page stays blank.",
+            hint='Add "drf_spectacular_sidecar" to INSTALLED_APPS (the package '
+            "drf-spectacular-sidecar comes with django-voxtral); see docs/api.md, The schema.",
+            id="django_voxtral.W005",
+        )
+    ]
+
+
 def register() -> None:
     checks.register(check_ffmpeg, TAG)
     checks.register(check_backends, TAG)
@@ -254,3 +273,4 @@ def register() -> None:
     checks.register(check_speech_detector, TAG)
     checks.register(check_webhook_secret, TAG)
     checks.register(check_sqlite, TAG)
+    checks.register(check_swagger_ui_files, TAG)

@@ -1,17 +1,23 @@
 """The OpenAPI schema (drf-spectacular) of the API, and its Swagger UI page, behind the API's auth.
 
-Describes what the views declare with extend_schema; never hand-write paths here.
+Describes what the views declare with extend_schema; never hand-write paths here, and never load
+the page's files from a CDN (they are the site's static files, from drf-spectacular-sidecar).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.templatetags.static import static
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import IsAuthenticated
 
 from .authentication import AUTHENTICATION_CLASSES
+
+#: Where drf-spectacular-sidecar keeps Swagger UI's files, as static paths (its app must be in
+#: INSTALLED_APPS for staticfiles to find them: check django_voxtral.W005).
+SWAGGER_UI_STATIC = "drf_spectacular_sidecar/swagger-ui-dist/"
 
 
 class TokenOrBearerScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
@@ -47,8 +53,20 @@ class SchemaView(SpectacularAPIView):
 
 
 class SwaggerView(SpectacularSwaggerView):
-    """GET /api/schema/swagger-ui/: the schema as an interactive page (assets from a CDN)."""
+    """GET /api/schema/swagger-ui/: the schema as an interactive page.
+
+    Swagger UI's script, style and icon are the site's static files (drf-spectacular-sidecar's),
+    whatever SPECTACULAR_SETTINGS says, so the page works without a network.
+    """
 
     authentication_classes = AUTHENTICATION_CLASSES
     permission_classes = (IsAuthenticated,)
     url_name = "django_voxtral:schema"
+
+    @staticmethod
+    def _swagger_ui_resource(filename: str) -> str:
+        return static(SWAGGER_UI_STATIC + filename)
+
+    @staticmethod
+    def _swagger_ui_favicon() -> str:
+        return static(SWAGGER_UI_STATIC + "favicon-32x32.png")

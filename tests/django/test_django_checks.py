@@ -183,3 +183,17 @@ def test_sqlite_set_up_right_passes(monkeypatch: pytest.MonkeyPatch) -> None:
         {"ENGINE": "django.db.backends.postgresql", "NAME": "site"},
     ):
         assert checks.sqlite_problems(elsewhere) == []
+
+
+def test_swagger_ui_files_need_the_sidecar_app() -> None:
+    from django.test import modify_settings
+
+    assert checks.check_swagger_ui_files() == []
+    with modify_settings(INSTALLED_APPS={"remove": ["drf_spectacular_sidecar"]}):
+        [warning] = checks.check_swagger_ui_files()
+        with pytest.raises(SystemCheckError, match="W005"):
+            call_command("check", tags=["django_voxtral"], fail_level="WARNING")
+    assert warning.id == "django_voxtral.W005"
+    assert "/api/schema/swagger-ui/" in warning.msg
+    assert '"drf_spectacular_sidecar"' in (warning.hint or "")
+    assert checks.check_swagger_ui_files() == []

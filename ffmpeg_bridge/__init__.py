@@ -16,6 +16,7 @@ from .errors import (
     NoAudioTrack,
     NotAMediaFile,
 )
+from .peaks import PeakAccumulator, Peaks
 from .plan import DEFAULT_SETTINGS, SplitSettings
 from .probe import probe
 from .settings import CHUNK_FORMATS, DEFAULT_MAX_MEDIA_SECONDS, SAMPLE_RATE
@@ -40,6 +41,8 @@ __all__ = [
     "MediaTooLong",
     "NoAudioTrack",
     "NotAMediaFile",
+    "PeakAccumulator",
+    "Peaks",
     "SplitSettings",
     "detector_problems",
     "probe",

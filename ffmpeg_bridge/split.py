@@ -1,4 +1,5 @@
-"""Cuts a media file's first audio track into chunk files at silences, decoding it exactly once.
+"""Cuts a media file's first audio track into chunk files at silences, and gathers its waveform's
+peaks, decoding it exactly once.
 
 Never keep more than a chunk or two of audio in memory, never decode video, never leave files
 behind when something fails.
@@ -22,6 +23,7 @@ import soundfile
 from . import safety, settings
 from .detect import SpeechDetector, make_detector, speech_detector
 from .errors import FFmpegFailed, MediaTooLong, NoAudioTrack
+from .peaks import PeakAccumulator
 from .plan import DEFAULT_SETTINGS, ChunkPlanner, Int16Array, SplitSettings
 from .probe import probe
 from .runner import FFmpegProcess
@@ -96,8 +98,9 @@ def split(
     """Write the speech of path's first audio track as chunk files in workdir, cut at pauses.
 
     Chunk times are in the source's timeline; long stretches without speech are not written.
-    The list returned also tells how long the decoded audio was (``decoded_seconds``) and which
-    speech detector found the speech (``detector``).
+    The list returned also tells how long the decoded audio was (``decoded_seconds``), which
+    speech detector found the speech (``detector``) and the waveform's ``peaks`` over the whole
+    decoded audio (ffmpeg_bridge.peaks: min and max per window, gathered in the same decode).
     ``info`` is probe(path) when the caller already has it (ffprobe is then not run again).
     ``detector`` is "silero" (a neural voice detector: hears speech over noise and music),
     "level" (loudness) or "auto" (silero where onnxruntime is installed, else level);
@@ -123,11 +126,13 @@ def split(
     # Made before ffmpeg starts: a model that cannot load fails the call with nothing to undo.
     speech = make_detector(detector, DEFAULT_SETTINGS, model_path=model_path)
     writer = _ChunkWriter(workdir, fmt, DEFAULT_SETTINGS.sample_rate)
+    peaks = PeakAccumulator(DEFAULT_SETTINGS.sample_rate)
     try:
         _decode_and_cut(
             path,
             writer,
             speech,
+            peaks,
             max_chunk_seconds=max_chunk_seconds,
             duration=info.duration,
             limit=limit,
@@ -143,6 +148,7 @@ def split(
         writer.chunks,
         decoded_seconds=writer.decoded_samples / writer.sample_rate,
         detector=speech.name,
+        peaks=peaks.result(),
     )
 
 
@@ -253,6 +259,7 @@ def _decode_and_cut(
     path: Path,
     writer: _ChunkWriter,
     detector: SpeechDetector,
+    peaks: PeakAccumulator,
     *,
     max_chunk_seconds: float,
     duration: float,
@@ -303,6 +310,7 @@ def _decode_and_cut(
                         process.kill()
                         raise MediaTooLong(path.name, decoded / s.sample_rate, limit)
                     spans = planner.feed(*detector.feed(block))
+                    peaks.feed(block)
                     pending = np.concatenate((pending, block.astype(np.int16, copy=False)))
                 for first, last in spans:
                     lo = first * frame - pending_start

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .peaks import Peaks
+
 
 @dataclass(frozen=True, slots=True)
 class AudioStream:
@@ -61,12 +63,19 @@ class Chunks(list[Chunk]):
     ``decoded_seconds`` is the real length where the container states none (a WebM recorded
     in a browser), so callers need not trust a duration of 0 from probe(). ``detector`` is the
     speech detector that found the speech ("silero" or "level"): the same file cut by another
-    detector gives other chunks, so a caller that resumes should keep it.
+    detector gives other chunks, so a caller that resumes should keep it. ``peaks`` is the
+    waveform of the whole decoded audio (min and max per window, see ffmpeg_bridge.peaks).
     """
 
     def __init__(
-        self, chunks: Iterable[Chunk] = (), *, decoded_seconds: float = 0.0, detector: str = ""
+        self,
+        chunks: Iterable[Chunk] = (),
+        *,
+        decoded_seconds: float = 0.0,
+        detector: str = "",
+        peaks: Peaks | None = None,
     ) -> None:
         super().__init__(chunks)
         self.decoded_seconds = decoded_seconds
         self.detector = detector
+        self.peaks = peaks if peaks is not None else Peaks(0.0, decoded_seconds)

@@ -70,6 +70,7 @@ def format_clock(seconds: float) -> str:
 
 ProgressCallback = Callable[[PipelineProgress], None]
 ChunkCallback = Callable[[ChunkResult], None]
+PeaksCallback = Callable[[ffmpeg_bridge.Peaks], None]
 
 
 def _matches(stored: ChunkResult, chunk: Chunk) -> bool:
@@ -94,6 +95,7 @@ def transcribe_media(
     detector: str = "auto",
     workdir: str | Path | None = None,
     info: ffmpeg_bridge.MediaInfo | None = None,
+    on_peaks: PeaksCallback | None = None,
 ) -> TranscriptionResult:
     """Transcribes any audio or video file into one result in the media's own timeline.
 
@@ -105,6 +107,9 @@ def transcribe_media(
     speech (see ffmpeg_bridge.split): only chunks with speech in them are sent. The chunk files
     live in a temporary folder inside ``workdir`` (default: the system's temporary folder),
     removed at the end. ``info`` is the caller's own probe of ``path``, so ffprobe runs once.
+    ``on_peaks`` is called once in the calling thread, as soon as the split is done and before
+    any chunk is sent, with the waveform's peaks over the whole media (ffmpeg_bridge.Peaks,
+    from the same decode); they are not part of the result.
     """
     options = options or TranscriptionOptions()
     if concurrency < 1:
@@ -128,6 +133,8 @@ def transcribe_media(
             max_media_seconds=max_media_seconds,
             info=info,
         )
+        if on_peaks is not None:
+            on_peaks(chunks.peaks)
         stored = {piece.index: piece for piece in done_chunks}
         results: list[ChunkResult] = []
         pending: list[Chunk] = []

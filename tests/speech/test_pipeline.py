@@ -80,6 +80,37 @@ def test_stored_chunks_are_not_sent_again(long_pause_audio: Path) -> None:
     assert len(dummy.outbox) == sent - 1
 
 
+def test_peaks_are_handed_over_once_before_any_chunk_is_sent(
+    long_pause_audio: Path, long_pause_layout: media.Layout
+) -> None:
+    events: list[str] = []
+    handed: list[ffmpeg_bridge.Peaks] = []
+
+    def peaks(p: ffmpeg_bridge.Peaks) -> None:
+        events.append(f"peaks after {len(dummy.outbox)} sent")
+        handed.append(p)
+
+    result = transcribe_media(
+        long_pause_audio,
+        DummyBackend(),
+        on_peaks=peaks,
+        on_chunk=lambda piece: events.append("chunk"),
+    )
+    assert events[0] == "peaks after 0 sent"
+    assert events.count("peaks after 0 sent") == 1
+    (p,) = handed
+    # Over the whole media, pauses included, in the source's timeline.
+    assert p.duration == pytest.approx(result.duration, abs=0.05)
+    assert len(p) == len(p.maxs) == -(-p.duration // p.seconds_per_peak)
+    loud = [i * p.seconds_per_peak for i, hi in enumerate(p.maxs) if hi > 0.05]
+    start = long_pause_layout.phrases[0][0]
+    assert min(loud) == pytest.approx(start, abs=0.1)
+    quiet_start, quiet_end = long_pause_layout.gaps[0]
+    assert not [t for t in loud if quiet_start + 0.1 < t < quiet_end - 0.1]
+    # The result's contract does not carry them.
+    assert "peaks" not in result.to_contract()
+
+
 def test_progress_goes_up_to_done(long_pause_audio: Path) -> None:
     seen: list[PipelineProgress] = []
     transcribe_media(long_pause_audio, DummyBackend(), progress=seen.append)

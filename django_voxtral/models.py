@@ -116,6 +116,10 @@ class Transcript(models.Model):
     #: {"start", "end", "text", "reason"} items: kept so nothing is lost silently.
     dropped = models.JSONField(default=list, blank=True)
     duration = models.FloatField(null=True, blank=True)
+    #: The waveform drawn above the words, from the split's one decode (ffmpeg_bridge.Peaks):
+    #: {"seconds_per_peak", "duration", "mins", "maxs"}, numbers in [-1, 1], at most 4096 of
+    #: each (some 25-40 KB); saved as soon as the media is split, null before.
+    peaks = models.JSONField(null=True, blank=True, editable=False)
     chunks_done = models.PositiveIntegerField(default=0)
     chunks_total = models.PositiveIntegerField(default=0)
     cost = models.DecimalField(max_digits=14, decimal_places=8, default=Decimal(0))

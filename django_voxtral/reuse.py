@@ -85,7 +85,8 @@ def _unpaid(result: dict[str, Any]) -> dict[str, Any]:
 
 def reuse_machine_result(transcript: Transcript, model: str) -> Transcript | None:
     """Stores the transcript's settings key and, for a transcript with no stored chunks of its
-    own, copies a done twin's chunk results into it (the pipeline then sends none of them).
+    own, copies a done twin's chunk results into it (the pipeline then sends none of them),
+    and its waveform's peaks when this one has none yet.
 
     Returns the twin reused, or None (no twin, VOXTRAL["REUSE_RESULTS"] off, or a resumed run,
     whose stored chunks are kept as they are). Call it once the media's sha256 is known.
@@ -97,6 +98,9 @@ def reuse_machine_result(transcript: Transcript, model: str) -> Transcript | Non
     if not resumed:
         twin = done_twin(transcript, key) if get_settings().reuse_results else None
         fields["reused_from"] = twin
+        if twin is not None and twin.peaks and not transcript.peaks:
+            # The same media's waveform, shown before this run's own split redraws it.
+            fields["peaks"] = twin.peaks
     copies = (
         [
             TranscriptChunk(

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from ffmpeg_bridge import MediaInfo, probe
+from ffmpeg_bridge import MediaInfo, Peaks, probe
 
 from . import budgets
 from .conf import get_backend, get_settings
@@ -262,6 +262,17 @@ class _Progress:
             f"transcript {self.transcript.pk}: chunk {piece.index}",
         )
 
+    def save_peaks(self, peaks: Peaks) -> None:
+        """Stores the waveform as soon as the media is split, before any chunk is sent."""
+        data = peaks.to_dict()
+        updated = retry_locked(
+            lambda: _still_ours(self.transcript).update(peaks=data),
+            f"transcript {self.transcript.pk}: peaks",
+        )
+        if not updated:
+            raise TranscriptCanceled
+        self.transcript.peaks = data
+
 
 def _transcribe(
     transcript: Transcript, also: ProgressCallback | None, guard: _Guard
@@ -287,12 +298,15 @@ def _transcribe_local(
     transcript: Transcript, local: SpooledMedia, backend: SpeechBackend, progress: _Progress
 ) -> TranscriptionResult:
     conf = get_settings()
+    other_file: dict[str, Any] = {}
     if transcript.sha256 and transcript.sha256 != local.sha256:
-        # A different file under the same transcript: stored chunks belong to the old one.
+        # A different file under the same transcript: stored chunks belong to the old one,
+        # and so does the waveform (the split draws the new one).
         retry_locked(transcript.chunks.all().delete, f"transcript {transcript.pk}: old chunks")
+        other_file["peaks"] = transcript.peaks = None
     retry_locked(
         lambda: Transcript.objects.filter(pk=transcript.pk).update(
-            sha256=local.sha256, model=backend.model
+            sha256=local.sha256, model=backend.model, **other_file
         ),
         f"transcript {transcript.pk}: media hash",
     )
@@ -306,6 +320,7 @@ def _transcribe_local(
         **conf.pipeline_options(),
         progress=progress,
         on_chunk=progress.save_chunk,
+        on_peaks=progress.save_peaks,
         done_chunks=transcript.stored_chunks(),
         # Beside the media copy: a killed run's chunks are removed with its folder.
         workdir=local.path.parent,

@@ -12,6 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
+from .. import progress
 from ..models import Segment, Transcript
 from ..speech.backends.options import MAX_CHUNK_LENGTH_S, MIN_CHUNK_LENGTH_S
 from .renderers import EXPORT_FORMATS
@@ -74,9 +75,31 @@ class TranscriptSerializer(FieldsBuiltOnce, serializers.ModelSerializer[Transcri
         read_only_fields: tuple[str, ...] = fields
 
 
-class TranscriptDetailSerializer(TranscriptSerializer):
-    """One transcript: options, progress, error and, once done, text, result and export links."""
+class PartialSegmentSerializer(serializers.Serializer[Any]):
+    start = serializers.FloatField(help_text="Seconds from the start of the media.")
+    end = serializers.FloatField()
+    text = serializers.CharField()
+    speaker = serializers.CharField(
+        required=False,
+        help_text="Who speaks, as the service labels it (e.g. speaker_0); only when known.",
+    )
 
+
+class PartialResultSerializer(serializers.Serializer[Any]):
+    """The chunks transcribed so far, in the media's timeline (django_voxtral.progress)."""
+
+    segments = PartialSegmentSerializer(many=True)
+    text = serializers.CharField()
+
+
+class TranscriptDetailSerializer(TranscriptSerializer):
+    """One transcript: options, progress (with the text so far and the time left while it runs)
+    and error; once done, text, result and export links."""
+
+    # DRF's metaclass takes declared fields off the class, so this never shadows the
+    # serializer's own ``partial`` flag (an attribute of each instance); mypy cannot tell.
+    partial = serializers.SerializerMethodField()  # type: ignore[assignment]
+    eta_seconds = serializers.SerializerMethodField()
     result = serializers.SerializerMethodField()
     exports = serializers.SerializerMethodField()
 
@@ -91,11 +114,43 @@ class TranscriptDetailSerializer(TranscriptSerializer):
             "chunks_total",
             "runtime_ms",
             "reused_from",
+            "eta_seconds",
+            "partial",
             "text",
             "result",
             "exports",
         )
         read_only_fields: tuple[str, ...] = fields
+
+    def _live(self, obj: Transcript) -> progress.Live:
+        # partial and eta_seconds share one read of the stored chunks per transcript.
+        cache: dict[Any, progress.Live] = self.__dict__.setdefault("_live_by_pk", {})
+        if obj.pk not in cache:
+            cache[obj.pk] = progress.live(obj)
+        return cache[obj.pk]
+
+    @extend_schema_field(
+        PartialResultSerializer(
+            allow_null=True,
+            help_text="While the transcript is queued or running: the segments and text of the "
+            "chunks transcribed so far, in the media's timeline and in order (empty before the "
+            "first); null once done, failed or canceled (the result is then in result).",
+        )
+    )
+    def get_partial(self, obj: Transcript) -> dict[str, Any] | None:
+        return self._live(obj).partial
+
+    @extend_schema_field(
+        serializers.IntegerField(
+            allow_null=True,
+            min_value=0,
+            help_text="While running: an estimate of the seconds left, from the run's time so "
+            "far per chunk it transcribed and the chunks left; null before this run's first "
+            "chunk is done, and when not running.",
+        )
+    )
+    def get_eta_seconds(self, obj: Transcript) -> int | None:
+        return self._live(obj).eta_seconds
 
     @extend_schema_field(
         {

@@ -78,6 +78,13 @@ class NotDone(ApiError):
     default_code = "not_done"
 
 
+class NoPeaks(ApiError):
+    """The waveform asked before the transcript's media was split (it is drawn by the split)."""
+
+    status_code = status.HTTP_404_NOT_FOUND
+    default_code = "no_peaks"
+
+
 class TranscriptFailed(ApiError):
     """A synchronous endpoint's transcript failed in the worker."""
 

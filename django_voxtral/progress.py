@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.utils import timezone
 
@@ -120,18 +121,33 @@ class Live:
     eta_seconds: int | None
 
 
+#: How long the partial result of one stage of a run is kept in the cache. Its key changes with
+#: each chunk counted (chunks_done) and each run (started), so it is never stale for long: a
+#: chunk is stored before it is counted, and a poll in between keeps the newer text.
+CACHE_SECONDS = 600
+
+
+def arrived(transcript: Transcript) -> tuple[dict[str, Any], int]:
+    """The partial result and the chunks carried over from an earlier run: read and merged once
+    per chunk counted, then from Django's cache (the default one) until the next."""
+    run = transcript.started.timestamp() if transcript.started else 0
+    key = f"django_voxtral:partial:{transcript.pk}:{run}:{transcript.chunks_done}"
+    found: tuple[dict[str, Any], int] | None = cache.get(key)
+    if found is None:
+        chunks = stored_chunks(transcript)
+        found = (partial_result(chunks), carried_over(transcript, chunks))
+        if chunks:
+            cache.set(key, found, CACHE_SECONDS)
+    return found
+
+
 def live(transcript: Transcript, at: datetime | None = None) -> Live:
     """The partial result and the time left of ``transcript`` at ``at`` (default: now()).
 
-    At most one query (stored_chunks); a transcript not finished with nothing stored yet has an
-    empty partial result.
+    At most one query (stored_chunks), and none while the chunks counted are those of the last
+    poll (arrived); a transcript not finished with nothing stored yet has an empty partial result.
     """
     if transcript.is_finished:
         return Live(None, None)
-    chunks = stored_chunks(transcript)
-    return Live(
-        partial_result(chunks),
-        eta_seconds(
-            transcript, now() if at is None else at, carried=carried_over(transcript, chunks)
-        ),
-    )
+    partial, carried = arrived(transcript)
+    return Live(partial, eta_seconds(transcript, now() if at is None else at, carried=carried))

@@ -117,6 +117,21 @@ def test_a_running_poll_makes_three_queries(
     assert len(response.json()["partial"]["segments"]) == 3
 
 
+def test_the_next_polls_of_the_same_stage_read_no_chunks_until_one_more_is_counted(
+    alice: Any, running: Transcript, fixed_clock: datetime, django_assert_num_queries: Any
+) -> None:
+    client = client_for(alice)
+    client.get(detail(running.pk))  # reads and merges the chunks once
+    with django_assert_num_queries(2):  # the token, the transcript: the partial is cached
+        again = client.get(detail(running.pk)).json()
+    assert again["partial"]["text"] == "Hello there. Third chunk. Still third."
+    chunk(running, 1, ((0.0, 1.0, "Second."),))
+    Transcript.objects.filter(pk=running.pk).update(chunks_done=3)
+    with django_assert_num_queries(3):  # one more chunk counted: read again
+        later = client.get(detail(running.pk)).json()
+    assert later["partial"]["text"] == "Hello there. Second. Third chunk. Still third."
+
+
 def test_partial_collapses_a_repetition_loop_as_the_final_result_does(alice: Any) -> None:
     transcript = Transcript.objects.create(
         owner=alice, status=Status.RUNNING, chunks_total=2, chunks_done=1, started=timezone.now()

@@ -1,4 +1,4 @@
-"""The media floor: probe audio/video files and split their audio into chunks cut at pauses.
+"""The media floor: probe media, split its audio into chunks cut at pauses, mux subtitles in.
 
 Never import django_voxtral or Django here; this package knows files and ffmpeg, not speech.
 """
@@ -15,7 +15,9 @@ from .errors import (
     MediaTooLong,
     NoAudioTrack,
     NotAMediaFile,
+    NoVideoStream,
 )
+from .mux import SubtitleTrack, mux
 from .peaks import PeakAccumulator, Peaks
 from .plan import DEFAULT_SETTINGS, SplitSettings
 from .probe import probe
@@ -40,11 +42,14 @@ __all__ = [
     "MediaInfo",
     "MediaTooLong",
     "NoAudioTrack",
+    "NoVideoStream",
     "NotAMediaFile",
     "PeakAccumulator",
     "Peaks",
     "SplitSettings",
+    "SubtitleTrack",
     "detector_problems",
+    "mux",
     "probe",
     "speech_detector",
     "split",

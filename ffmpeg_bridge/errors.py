@@ -33,6 +33,17 @@ class NoAudioTrack(MediaError, ValueError):
         )
 
 
+class NoVideoStream(MediaError, ValueError):
+    """The media has no picture, so there is nothing to put subtitles on."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        super().__init__(
+            f"{filename!s} has no video stream, so there is no picture to put subtitles on. "
+            "Subtitled copies are made of videos only; download the SRT or VTT file instead."
+        )
+
+
 class MediaTooLong(MediaError, ValueError):
     """The media is longer than the configured maximum duration."""
 

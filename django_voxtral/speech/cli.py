@@ -7,18 +7,22 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import TextIO
 
-from ffmpeg_bridge import CHUNK_FORMATS, DETECTORS, MediaError
+from ffmpeg_bridge import CHUNK_FORMATS, DETECTORS, MediaError, NoVideoStream, SubtitleTrack, mux
+from ffmpeg_bridge import probe as probe_media
+from ffmpeg_bridge.mux import CONTAINERS
 
 from .backends import BACKEND_ALIASES, default_backend_name, load_backend
 from .backends.errors import SpeechError
 from .backends.options import TranscriptionOptions
 from .formats import FORMATS, render
 from .pipeline import PipelineError, PipelineProgress, transcribe_media
+from .results import TranscriptionResult
 
 FORMAT_CHOICES = tuple(FORMATS)
 
@@ -76,6 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="how speech is found: silero (a neural voice detector), level (loudness), or "
         "auto (silero where onnxruntime is installed; the default)",
     )
+    t.add_argument(
+        "--subtitled",
+        metavar="VIDEO",
+        type=Path,
+        help="also write a copy of the video with the subtitles muxed in, picture copied "
+        f"({', '.join(CONTAINERS)}: mov_text in MP4/MOV, SubRip in MKV, WebVTT in WebM)",
+    )
+    t.add_argument(
+        "--burn",
+        action="store_true",
+        help="with --subtitled: draw the subtitles into the picture instead (re-encodes it)",
+    )
     return parser
 
 
@@ -129,6 +145,16 @@ def _transcribe(args: argparse.Namespace) -> int:
     fmt = _output_format(args)
     if not args.input.is_file():
         raise FileNotFoundError(f"{args.input} does not exist or is not a file")
+    if args.burn and args.subtitled is None:
+        raise ValueError("--burn draws the subtitles of --subtitled VIDEO: give --subtitled too")
+    if args.subtitled is not None:
+        # Fail before transcribing, not after: the container and the picture are known now.
+        if args.subtitled.suffix.lower() not in CONTAINERS:
+            raise ValueError(
+                f"--subtitled {args.subtitled.name}: name the video {', '.join(CONTAINERS)}"
+            )
+        if not probe_media(args.input).has_video:
+            raise NoVideoStream(args.input.name)
     bar = ProgressBar(sys.stderr)
     with load_backend(args.backend or default_backend_name(), **backend_options) as backend:
         try:
@@ -144,12 +170,25 @@ def _transcribe(args: argparse.Namespace) -> int:
             )
         finally:
             bar.finish()
+    if args.subtitled is not None:
+        _write_subtitled(args.input, args.subtitled, result, burn=args.burn)
+        if args.output is None and args.format is None:
+            return 0
     text = render(result, fmt)
     if args.output is None:
         sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
     else:
         args.output.write_text(text, encoding="utf-8")
     return 0
+
+
+def _write_subtitled(video: Path, out: Path, result: TranscriptionResult, *, burn: bool) -> None:
+    """The transcript as SRT in a temp file, muxed (or burned) into a copy of the video."""
+    language = result.language or "und"
+    with tempfile.TemporaryDirectory(prefix="voxtral-subtitled-") as scratch:
+        srt = Path(scratch) / "subtitles.srt"
+        srt.write_text(render(result, "srt"), encoding="utf-8")
+        mux(video, out, [SubtitleTrack(srt, language)], burn=burn)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -172,3 +172,85 @@ def test_an_unexpected_error_is_still_one_line(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith("voxtral: error: unexpected RuntimeError: first line second line")
+
+
+def ffprobe_streams(path: Path) -> list[dict[str, object]]:
+    done = subprocess.run(
+        ["ffprobe", "-v", "error", "-of", "json", "-show_streams", str(path)],
+        capture_output=True, check=True, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    streams: list[dict[str, object]] = json.loads(done.stdout)["streams"]
+    return streams
+
+
+@pytest.mark.parametrize(("suffix", "codec"), [("mp4", "mov_text"), ("mkv", "subrip")])
+def test_subtitled_copy_of_the_video(
+    speech_video: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str, codec: str
+) -> None:
+    out = tmp_path / f"subtitled.{suffix}"
+    args = ["transcribe", str(speech_video), "--backend", "dummy", "--subtitled", str(out)]
+    assert main(args) == 0
+    assert capsys.readouterr().out == "", "the video is the output: no transcript on stdout"
+    streams = ffprobe_streams(out)
+    kinds = [s["codec_type"] for s in streams]
+    assert kinds.count("video") == 1 and kinds.count("audio") == 1
+    [sub] = [s for s in streams if s["codec_type"] == "subtitle"]
+    assert sub["codec_name"] == codec
+    tags = sub["tags"]
+    assert isinstance(tags, dict) and tags["language"] == "eng"
+    source = ffprobe_streams(speech_video)
+    assert [s["codec_name"] for s in streams if s["codec_type"] == "video"] == [
+        s["codec_name"] for s in source if s["codec_type"] == "video"
+    ]
+    text = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(out), "-map", "0:s:0", "-f", "srt", "-"],
+        capture_output=True, check=True, stdin=subprocess.DEVNULL, text=True,
+    ).stdout  # fmt: skip
+    assert "dummy transcript" in text
+
+
+def test_subtitled_with_a_transcript_file_and_burned(speech_video: Path, tmp_path: Path) -> None:
+    out, srt = tmp_path / "burned.mp4", tmp_path / "subtitles.srt"
+    args = ["transcribe", str(speech_video), "--backend", "dummy", "-o", str(srt)]
+    assert main([*args, "--subtitled", str(out), "--burn"]) == 0
+    assert len(pysrt.from_string(srt.read_text(encoding="utf-8"))) > 0
+    kinds = [s["codec_type"] for s in ffprobe_streams(out)]
+    assert "subtitle" not in kinds and "video" in kinds
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--subtitled", "{tmp}/out.avi"], "name the video .mp4, .m4v, .mov, .mkv, .webm"),
+        (["--burn"], "give --subtitled too"),
+    ],
+)
+def test_subtitled_mistakes_fail_before_transcribing(
+    speech_video: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    extra: list[str],
+    message: str,
+) -> None:
+    from django_voxtral.speech.backends import dummy
+
+    dummy.clear_outbox()
+    extra = [arg.format(tmp=tmp_path) for arg in extra]
+    assert main(["transcribe", str(speech_video), "--backend", "dummy", *extra]) == 1
+    assert message in capsys.readouterr().err
+    assert not dummy.outbox, "nothing was transcribed"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_subtitled_needs_a_picture(
+    long_pause_audio: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from django_voxtral.speech.backends import dummy
+
+    dummy.clear_outbox()
+    out = tmp_path / "out.mp4"
+    args = ["transcribe", str(long_pause_audio), "--backend", "dummy", "--subtitled", str(out)]
+    assert main(args) == 1
+    assert "has no video stream" in capsys.readouterr().err
+    assert not dummy.outbox
+    assert not out.exists()

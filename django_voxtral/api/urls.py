@@ -10,6 +10,7 @@ from rest_framework.routers import SimpleRouter
 from rest_framework.urlpatterns import format_suffix_patterns
 
 from .schema import SchemaView, SwaggerView
+from .search_views import SearchView
 from .views import TranscriptViewSet
 
 app_name = "django_voxtral"
@@ -19,6 +20,7 @@ router.register("transcripts", TranscriptViewSet, basename="transcript")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     *format_suffix_patterns(router.urls, allowed=["json", "srt", "vtt", "txt", "api"]),
+    path("search/", SearchView.as_view(), name="search"),
     path("schema/", SchemaView.as_view(), name="schema"),
     path("schema/swagger-ui/", SwaggerView.as_view(), name="swagger-ui"),
 ]

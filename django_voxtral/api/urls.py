@@ -11,6 +11,7 @@ from rest_framework.urlpatterns import format_suffix_patterns
 
 from .schema import SchemaView, SwaggerView
 from .search_views import SearchView
+from .subtitled import SubtitledView
 from .views import TranscriptViewSet
 
 app_name = "django_voxtral"
@@ -19,6 +20,8 @@ router = SimpleRouter()
 router.register("transcripts", TranscriptViewSet, basename="transcript")
 
 urlpatterns: list[URLPattern | URLResolver] = [
+    # Before the router's URLs, whose detail pattern would read "subtitled" as a format.
+    path("transcripts/<uuid:pk>/subtitled/", SubtitledView.as_view(), name="transcript-subtitled"),
     *format_suffix_patterns(router.urls, allowed=["json", "srt", "vtt", "txt", "api"]),
     path("search/", SearchView.as_view(), name="search"),
     path("schema/", SchemaView.as_view(), name="schema"),

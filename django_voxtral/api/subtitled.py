@@ -20,7 +20,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from ffmpeg_bridge import FFmpegFailed, NoVideoStream, SubtitleTrack, mux, probe
+from ffmpeg_bridge import FFmpegFailed, FFmpegTimeout, NoVideoStream, SubtitleTrack, mux
 
 from ..models import Transcript
 from ..permissions import visible_or_404
@@ -121,11 +121,6 @@ class SubtitledView(VoxtralAPIView):
             out = scratch / f"subtitled{suffix}"
             try:
                 with spooled(media, name=transcript.display_name) as local:
-                    if not probe(local.path).has_video:
-                        raise NoSubtitledCopy(
-                            "The media has no video stream, so there is no picture to put "
-                            "subtitles on: download the transcript as .srt or .vtt instead."
-                        )
                     mux(local.path, out, [SubtitleTrack(srt, language)])
             except StoredFileMissing:
                 raise NoSubtitledCopy(
@@ -133,6 +128,8 @@ class SubtitledView(VoxtralAPIView):
                 ) from None
             except NoVideoStream as exc:
                 raise NoSubtitledCopy(str(exc)) from None
+            except FFmpegTimeout:
+                raise  # the server's limit, not the container's fault
             except FFmpegFailed as exc:
                 raise InvalidField(
                     f"This media cannot be copied into {container}: {exc.last_line}",

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes the development environment on a fresh machine: .venv (Python 3.12+),
-# the package with its extras, and ffmpeg and espeak-ng from Debian's packages.
+# the package with its extras, and ffmpeg, espeak-ng, Chromium and ChromeDriver (the page
+# tests' headless browser) from Debian's packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +31,8 @@ ensure_debian_packages() {
     local missing=()
     command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
     command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "Installing ${missing[*]} from Debian's packages..."
@@ -38,7 +41,7 @@ ensure_debian_packages() {
             || { apt-get update >/dev/null && apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
     else
         echo "Missing: ${missing[*]}. Install them, e.g.: sudo apt-get install ${missing[*]}" \
-             "(macOS: brew install ffmpeg espeak-ng)" >&2
+             "(macOS: brew install ffmpeg espeak-ng chromium chromedriver)" >&2
         exit 1
     fi
 }

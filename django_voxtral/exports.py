@@ -31,12 +31,17 @@ def formatter(fmt: str) -> Formatter:
     return found
 
 
-def export_filename(transcript: Transcript, fmt: str) -> str:
-    """``interview.mp4`` exported as SRT is ``interview.srt``; unsafe characters become ``_``."""
+def download_stem(transcript: Transcript) -> str:
+    """``interview.mp4`` gives ``interview``: the name a download takes, unsafe characters ``_``."""
     name = transcript.display_name.rsplit("/", 1)[-1]
     stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
     stem = "".join("_" if ch in _UNSAFE else ch for ch in stem).strip(" .")[:MAX_STEM_CHARS]
-    return f"{stem or f'transcript-{transcript.pk}'}.{formatter(fmt).extension}"
+    return stem or f"transcript-{transcript.pk}"
+
+
+def export_filename(transcript: Transcript, fmt: str) -> str:
+    """``interview.mp4`` exported as SRT is ``interview.srt``; unsafe characters become ``_``."""
+    return f"{download_stem(transcript)}.{formatter(fmt).extension}"
 
 
 def export_text(transcript: Transcript, fmt: str) -> str:

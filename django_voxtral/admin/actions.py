@@ -1,4 +1,4 @@
-"""Admin actions on transcripts: transcribe again, translate, retry failed, cancel, export.
+"""Admin actions on transcripts: transcribe again, translate, retry, cancel, export, subtitle.
 
 Each asks transcripts.py to make the change and tells what it did; never change rows, run the
 pipeline or call a service here.
@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from .. import transcripts
+from .. import subtitled, transcripts
 from ..exceptions import BudgetExceeded
 from ..exports import export_response
 from ..models import Transcript
@@ -224,6 +224,63 @@ def _lazy_export_description(label: str) -> Any:
     return lazy(lambda: _("Export as %(format)s (a zip for several)") % {"format": label}, str)()
 
 
+@admin.action(
+    permissions=["view"],
+    description=gettext_lazy("Download with subtitles (MP4, or the video's own MKV/WebM)"),
+)
+def download_subtitled(
+    modeladmin: TranscriptAdminBase, request: HttpRequest, queryset: TranscriptQuerySet
+) -> HttpResponseBase | None:
+    """The selected done videos with their subtitles muxed in: one file, or a zip.
+
+    subtitled.py makes the copies (picture and sound copied, so an MKV or WebM source stays
+    one; anything else becomes MP4); those it cannot make are named in a warning shown on the
+    next page, since a download cannot carry a message.
+    """
+    response, skipped = subtitled.download(list(queryset.select_related(None)))
+    for reason in _skipped_reasons(skipped):
+        modeladmin.message_user(request, reason, messages.WARNING)
+    if response is None:
+        modeladmin.message_user(
+            request,
+            _(
+                "Nothing to download: none of the selected transcripts could be copied with "
+                "its subtitles. Pick done transcripts of videos."
+            ),
+            messages.WARNING,
+        )
+    return response
+
+
+def _skipped_reasons(skipped: list[subtitled.Skipped]) -> list[str]:
+    """One message per reason, naming the transcripts it left out (at most 10 names each)."""
+    by_code: dict[str, list[str]] = {}
+    said: list[str] = []
+    for item in skipped:
+        if item.code in _SKIP_REASONS:
+            by_code.setdefault(item.code, []).append(item.transcript.display_name)
+        else:
+            said.append(_("Skipped: %(reason)s") % {"reason": item.reason})
+    for code, names in by_code.items():
+        shown = ", ".join(names[:10])
+        if len(names) > 10:
+            shown += _(" and %(count)d more") % {"count": len(names) - 10}
+        said.insert(0, str(_SKIP_REASONS[code]) % {"names": shown})
+    return said
+
+
+_SKIP_REASONS = {
+    "not_done": gettext_lazy("Skipped, not done yet: %(names)s. Download them once they are done."),
+    "no_video": gettext_lazy(
+        "Skipped, audio only (no picture to put subtitles on): %(names)s. "
+        "Export them as SRT or WebVTT instead."
+    ),
+    "media_missing": gettext_lazy(
+        "Skipped, their media is gone from the storage: %(names)s. Upload the files again."
+    ),
+}
+
+
 EXPORT_ACTIONS: list[ActionFunc] = [
     make_export_action(fmt) for fmt in ("srt", "vtt", "txt", "json")
 ]
@@ -234,4 +291,5 @@ TRANSCRIPT_ACTIONS: list[ActionFunc] = [
     retry_failed,
     cancel,
     *EXPORT_ACTIONS,
+    download_subtitled,
 ]

@@ -6,10 +6,6 @@ never leave the copies behind once the answer is sent.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from django.http import FileResponse
@@ -20,22 +16,15 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from ffmpeg_bridge import FFmpegFailed, FFmpegTimeout, NoVideoStream, SubtitleTrack, mux
-
+from .. import subtitled
 from ..models import Transcript
 from ..permissions import visible_or_404
-from ..speech.formats import render
-from ..spool import StoredFileMissing, spooled
 from .base import VoxtralAPIView, documented
 from .errors import ApiError, InvalidField, NotDone
 from .serializers import ErrorSerializer
 
-#: ?container= -> the suffix mux() reads the container from, and the answer's MIME type.
-CONTAINERS: dict[str, tuple[str, str]] = {
-    "mp4": (".mp4", "video/mp4"),
-    "mkv": (".mkv", "video/x-matroska"),
-    "webm": (".webm", "video/webm"),
-}
+#: ?container= choices (the rule and the MIME types are in django_voxtral/subtitled.py).
+CONTAINERS = subtitled.CONTAINERS
 
 
 class NoSubtitledCopy(ApiError):
@@ -45,19 +34,13 @@ class NoSubtitledCopy(ApiError):
     default_code = "no_video"
 
 
-def _container(request: Request, media_name: str) -> str:
-    asked = request.query_params.get("container")
-    if asked is None:
-        # The source's own container when it is one of ours (WebM holds only VP8/VP9/AV1),
-        # else MP4, which plays everywhere.
-        own = os.path.splitext(media_name)[1].lower().lstrip(".")
-        return own if own in CONTAINERS else "mp4"
-    if asked not in CONTAINERS:
-        raise InvalidField(
-            f"container must be one of {', '.join(CONTAINERS)}, not {asked[:20]!r}.",
-            field="container",
-        )
-    return asked
+def _api_error(exc: subtitled.NoSubtitledCopy) -> ApiError:
+    """subtitled.py's refusal as the API's status and code."""
+    if exc.code == "not_done":
+        return NotDone(f"{exc} Poll the transcript until its status is done.")
+    if exc.code == "container":
+        return InvalidField(str(exc), field="container")
+    return NoSubtitledCopy(str(exc), code=exc.code)
 
 
 class SubtitledView(VoxtralAPIView):
@@ -102,48 +85,10 @@ class SubtitledView(VoxtralAPIView):
     )
     def get(self, request: Request, pk: Any) -> FileResponse:
         transcript = visible_or_404(request.user, Transcript.objects.all(), pk=pk)
-        if transcript.status != Transcript.Status.DONE:
-            raise NotDone(
-                f"The transcript is {transcript.status}, not done: its subtitled copy exists "
-                "once the status is done. Poll the transcript until then."
-            )
-        media = transcript.media_file()
-        if media is None:
-            raise NoSubtitledCopy("The transcript's media is gone.", code="media_missing")
-        container = _container(request, transcript.display_name)
-        suffix, content_type = CONTAINERS[container]
-        result = transcript.to_result()
-        language = result.language or "und"
-        scratch = Path(tempfile.mkdtemp(prefix="voxtral-subtitled-"))
         try:
-            srt = scratch / "subtitles.srt"
-            srt.write_text(render(result, "srt"), encoding="utf-8")
-            out = scratch / f"subtitled{suffix}"
-            try:
-                with spooled(media, name=transcript.display_name) as local:
-                    mux(local.path, out, [SubtitleTrack(srt, language)])
-            except StoredFileMissing:
-                raise NoSubtitledCopy(
-                    "The transcript's media is gone from the storage.", code="media_missing"
-                ) from None
-            except NoVideoStream as exc:
-                raise NoSubtitledCopy(str(exc)) from None
-            except FFmpegTimeout:
-                raise  # the server's limit, not the container's fault
-            except FFmpegFailed as exc:
-                raise InvalidField(
-                    f"This media cannot be copied into {container}: {exc.last_line}",
-                    field="container",
-                ) from None
-            answer = out.open("rb")
-        finally:
-            # The open file outlives its name (POSIX): nothing is left behind even if the
-            # client goes away before the answer is read to the end.
-            shutil.rmtree(scratch, ignore_errors=True)
-        stem = transcript.display_name.rsplit(".", 1)[0] or str(transcript.pk)
-        return FileResponse(
-            answer,
-            as_attachment=True,
-            filename=f"{stem}.subtitled{suffix}",
-            content_type=content_type,
-        )
+            container = subtitled.choose_container(
+                transcript.display_name, request.query_params.get("container")
+            )
+            return subtitled.open_copy(transcript, container)
+        except subtitled.NoSubtitledCopy as exc:
+            raise _api_error(exc) from None

@@ -264,6 +264,26 @@ def check_swagger_ui_files(**kwargs: Any) -> list[checks.CheckMessage]:
     ]
 
 
+def check_media_access(**kwargs: Any) -> list[checks.CheckMessage]:
+    """VOXTRAL['MEDIA_ACCESS'] names a function that can be imported: else no media or captions
+    could be served (media_access.py raises rather than guess)."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from .media_access import load_media_access
+
+    try:
+        load_media_access(get_settings().media_access)
+    except ImproperlyConfigured as exc:
+        return [
+            checks.Error(
+                str(exc),
+                hint="See docs/django.md, Captions on your own pages: who may fetch them.",
+                id="django_voxtral.E010",
+            )
+        ]
+    return []
+
+
 def register() -> None:
     checks.register(check_ffmpeg, TAG)
     checks.register(check_backends, TAG)
@@ -274,3 +294,4 @@ def register() -> None:
     checks.register(check_webhook_secret, TAG)
     checks.register(check_sqlite, TAG)
     checks.register(check_swagger_ui_files, TAG)
+    checks.register(check_media_access, TAG)

@@ -5,6 +5,7 @@ Never read a setting or a secret at import time: everything is looked up when us
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,8 @@ DEFAULTS: dict[str, Any] = {
     "USER_MINUTES_PER_DAY": None,  # audio minutes a user may queue per day (budgets.py); None: any
     "SIGNED_MEDIA_URLS": False,  # media view redirects to the storage's signed URL (S3)
     "REUSE_RESULTS": True,  # same media, same options as a done transcript: nothing sent again
+    # (request, transcript) -> bool: who may fetch media and captions (media_access.py)
+    "MEDIA_ACCESS": "django_voxtral.media_access.viewers_only",
 }
 
 _cached: VoxtralSettings | None = None
@@ -79,6 +82,8 @@ class VoxtralSettings:
     user_minutes_per_day: float | None
     reuse_results: bool
     signed_media_urls: bool
+    #: A dotted path (or the function itself) of (request, transcript) -> bool.
+    media_access: str | Callable[..., Any]
 
     def pipeline_options(self) -> dict[str, Any]:
         """The keyword arguments of pipeline.transcribe_media that these settings decide."""
@@ -148,6 +153,7 @@ def _read() -> VoxtralSettings:
         ),
         reuse_results=bool(merged["REUSE_RESULTS"]),
         signed_media_urls=bool(merged["SIGNED_MEDIA_URLS"]),
+        media_access=merged["MEDIA_ACCESS"] or DEFAULTS["MEDIA_ACCESS"],
     )
 
 

@@ -29,7 +29,7 @@ from django.utils.http import content_disposition_header, http_date, parse_http_
 from django.views.decorators.http import require_safe
 
 from .conf import get_settings
-from .permissions import transcripts_for
+from .media_access import fetchable
 
 #: Bytes read from storage per block sent: memory stays at one block whatever the file's size.
 BLOCK_SIZE = 64 * 1024
@@ -209,16 +209,17 @@ def _wants_a_page(request: HttpRequest) -> bool:
 
 @require_safe
 def transcript_media(request: HttpRequest, pk: UUID) -> HttpResponseBase:
-    """``GET /transcripts/<uuid>/media/``: the media of a transcript the user may view.
+    """``GET /transcripts/<uuid>/media/``: the media of a transcript the request may fetch.
 
-    Anyone else gets 404 (whether it exists is not told); an anonymous browser opening the
-    link is sent to the login page first.
+    Who may is VOXTRAL["MEDIA_ACCESS"]'s decision (media_access.py; by default those who may
+    view the transcript). Anyone else gets 404 (whether it exists is not told); a logged-out
+    browser opening the link is sent to the login page first.
     """
-    user: Any = request.user
-    if not getattr(user, "is_authenticated", False) and _wants_a_page(request):
-        return redirect_to_login(request.get_full_path())
-    transcript = transcripts_for(user, "view").filter(pk=pk).first()
+    transcript = fetchable(request, pk)
     if transcript is None:
+        user: Any = request.user
+        if not getattr(user, "is_authenticated", False) and _wants_a_page(request):
+            return redirect_to_login(request.get_full_path())
         raise Http404("No transcript with this id is yours to see; log in as its owner.")
     file = transcript.media_file()
     if file is None:

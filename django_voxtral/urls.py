@@ -1,6 +1,7 @@
 """All URLs of django_voxtral: the resource API under api/, the compatible endpoints under v1/.
 
-Also each transcript's media, for those who may view it, at transcripts/<uuid>/media/.
+Also each transcript's media and captions (WebVTT), for those VOXTRAL["MEDIA_ACCESS"] lets
+fetch them, at transcripts/<uuid>/media/ and transcripts/<uuid>/captions.vtt.
 
 A site does ``path("", include("django_voxtral.urls"))``; to mount them apart, include
 ``django_voxtral.api.urls`` and ``django_voxtral.api.compat_urls`` instead. No views here.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 
-from . import media_views
+from . import captions, media_views
 from .api import compat_urls
 from .api import urls as api_urls
 
@@ -20,4 +21,9 @@ urlpatterns = [
     path("api/", include(api_urls.urlpatterns)),
     path("v1/", include(compat_urls.urlpatterns)),
     path("transcripts/<uuid:pk>/media/", media_views.transcript_media, name="transcript-media"),
+    path(
+        "transcripts/<uuid:pk>/captions.vtt",
+        captions.transcript_captions,
+        name="transcript-captions",
+    ),
 ]

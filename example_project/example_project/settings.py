@@ -182,6 +182,8 @@ VOXTRAL = {
     "SYNC_TIMEOUT": float(os.environ.get("VOXTRAL_SYNC_TIMEOUT", 300)),
     "SIGNED_MEDIA_URLS": os.environ.get("VOXTRAL_SIGNED_MEDIA_URLS", "0") == "1",
     "WEBHOOK_SECRET": os.environ.get("VOXTRAL_WEBHOOK_SECRET", ""),  # whsec_<base64>
+    # A Video's media and captions are public (its page /videos/<pk>/ is); API uploads are not.
+    "MEDIA_ACCESS": "videos.access.public_videos",
 }
 
 REST_FRAMEWORK = {

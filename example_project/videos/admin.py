@@ -23,7 +23,7 @@ from .models import Video
 
 @admin.register(Video)
 class VideoAdmin(TranscribeAdminMixin, admin.ModelAdmin):
-    list_display = ["title", "file", "created", "transcript_link"]
+    list_display = ["title", "file", "created", "transcript_link", "page_link"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Video]:
         # The latest transcript of each row in the list's own query, instead of one per row.
@@ -39,6 +39,10 @@ class VideoAdmin(TranscribeAdminMixin, admin.ModelAdmin):
                 latest_transcript_status=Subquery(latest.values("status")[:1]),
             )
         )
+
+    @admin.display(description="Public page")
+    def page_link(self, obj: Video) -> str:
+        return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), "view")
 
     @admin.display(description="Latest transcript")
     def transcript_link(self, obj: Any) -> str:

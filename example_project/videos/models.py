@@ -6,6 +6,7 @@ A site's model needs nothing from django_voxtral but the registration in apps.py
 from __future__ import annotations
 
 from django.db import models
+from django.urls import reverse
 
 from django_voxtral.hooks import TranscribedMixin
 
@@ -20,3 +21,7 @@ class Video(TranscribedMixin, models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def get_absolute_url(self) -> str:
+        """The public page (the admin's "View on site" links to it)."""
+        return reverse("video-page", args=[self.pk])

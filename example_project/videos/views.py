@@ -1,13 +1,16 @@
-"""The example site's uploads, served only to a logged-in user allowed to see what holds them.
+"""The example site's pages: each Video's public page with its player, captions and transcript,
+their list, and the uploads, served only to a logged-in user allowed to see what holds them.
 
-Every /media/ URL comes here (FieldFile.url keeps working); never serve a name no row holds.
+Every /media/ URL comes here (FieldFile.url keeps working); never serve a name no row holds. The
+pages show only what VOXTRAL["MEDIA_ACCESS"] (videos/access.py) lets the visitor fetch.
 """
 
 from __future__ import annotations
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
 from django_voxtral.media_views import serve_file
@@ -29,3 +32,16 @@ def media(request: HttpRequest, name: str) -> HttpResponseBase:
     if transcript is not None:
         return serve_file(request, transcript.media, transcript.media_name or None)
     raise Http404("No file of this name is yours to see; log in as a user who may view it.")
+
+
+@require_safe
+def video_list(request: HttpRequest) -> HttpResponse:
+    """``/videos/``: every Video, newest first, each linked to its page."""
+    return render(request, "videos/video_list.html", {"videos": Video.objects.all()})
+
+
+@require_safe
+def video_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """``/videos/<pk>/``: a Video's public page: the player with its captions and transcript."""
+    video = get_object_or_404(Video, pk=pk)
+    return render(request, "videos/video_detail.html", {"video": video})

@@ -99,9 +99,7 @@ def transcript_of(
 def render(source: str, user: Any, rf: Any, **context: Any) -> str:
     request = rf.get("/videos/1/")
     request.user = user
-    return Template("{% load voxtral %}" + source).render(
-        Context({"request": request, **context})
-    )
+    return Template("{% load voxtral %}" + source).render(Context({"request": request, **context}))
 
 
 def captions(row: Transcript) -> str:
@@ -153,7 +151,9 @@ def test_audio_by_the_files_name_and_the_options(alice: Any, rf: Any) -> None:
     player = page.one("audio")
     assert not page.all("video")
     assert player["src"] == media(row)
-    assert player["class"] == 'voxtral-player wide "<x>' and "wide &quot;&lt;x&gt;" in html
+    assert player["class"] == "voxtral-media"
+    wrapper = page.all("div")[0]
+    assert wrapper["class"] == 'voxtral-player wide "<x>' and "wide &quot;&lt;x&gt;" in html
     assert "controls" not in player and player["preload"] == "none"
     assert player["id"] == f"voxtral-testapp-clip-{song.pk}-file"
     assert page.one("track")["default"] is None  # present, valueless

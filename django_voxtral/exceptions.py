@@ -17,8 +17,12 @@ Every error a person can act on, by floor (each message says what happened and w
           │    ├── StorageFull                ... because it has no room (a 507)
           │    └── UnsafeFileName             ... because of its name
           ├── MissingMedia                    a transcript's file, or its source instance, is gone
-          └── WrongStatus                     retry or cancel asked of a transcript that cannot
-                                              (a 409)
+          ├── WrongStatus                     retry, cancel or an edit asked of a transcript that
+          │                                   cannot (a 409)
+          ├── EditRejected (ValueError)       an edit that cannot be saved as asked (a 400
+          │                                   naming the field)
+          └── NotInTranscript (LookupError)   a segment or revision the transcript does not have
+                                              (a 404)
 
 The API maps each to a status and a stable code (api/errors.py); the admin shows the message;
 the worker stores it as the transcript's error; the transcribe command prints it on one line.
@@ -103,6 +107,23 @@ class WrongStatus(VoxtralError):
         super().__init__(message)
 
 
+class EditRejected(VoxtralError, ValueError):
+    """An edit of a done transcript that cannot be saved as asked: times that overlap a
+    neighbour, an empty text, a speaker name too long... ``field`` names what to fix."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+class NotInTranscript(VoxtralError, LookupError):
+    """A segment or revision number the transcript does not have; ``what`` says which."""
+
+    def __init__(self, message: str, *, what: str) -> None:
+        self.what = what
+        super().__init__(message)
+
+
 #: Every error a person can act on: its message is shown as it is. Anything else is a bug.
 ACTIONABLE: tuple[type[Exception], ...] = (MediaError, SpeechError, PipelineError, VoxtralError)
 
@@ -115,7 +136,9 @@ def is_actionable(exc: BaseException) -> bool:
 __all__ = [
     "ACTIONABLE",
     "BudgetExceeded",
+    "EditRejected",
     "MissingMedia",
+    "NotInTranscript",
     "StorageFull",
     "UnknownBackend",
     "UnsafeFileName",

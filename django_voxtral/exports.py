@@ -13,6 +13,7 @@ from django.http import FileResponse, HttpResponse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 
+from .editing import result_at
 from .models import Transcript
 from .speech.formats import FORMATS, Formatter, render
 
@@ -44,21 +45,27 @@ def export_filename(transcript: Transcript, fmt: str) -> str:
     return f"{download_stem(transcript)}.{formatter(fmt).extension}"
 
 
-def export_text(transcript: Transcript, fmt: str) -> str:
-    """The transcript's stored result in format ``fmt``."""
-    return render(transcript.to_result(), formatter(fmt).name)
+def export_text(transcript: Transcript, fmt: str, *, revision: int | None = None) -> str:
+    """The transcript's stored result in format ``fmt``: its current (edited) text, or with
+    ``revision`` that revision's (0: the machine's transcript as it was)."""
+    return render(result_at(transcript, revision), formatter(fmt).name)
 
 
-def single_file_response(transcript: Transcript, fmt: str) -> HttpResponse:
-    """A download of one transcript in format ``fmt``."""
+def single_file_response(
+    transcript: Transcript, fmt: str, *, revision: int | None = None
+) -> HttpResponse:
+    """A download of one transcript in format ``fmt`` (``revision``: see export_text)."""
     found = formatter(fmt)
     response = HttpResponse(
-        export_text(transcript, fmt).encode(found.charset),
+        export_text(transcript, fmt, revision=revision).encode(found.charset),
         content_type=f"{found.media_type}; charset={found.charset}",
     )
-    response["Content-Disposition"] = content_disposition_header(
-        True, export_filename(transcript, fmt)
-    )
+    name = export_filename(transcript, fmt)
+    if revision is not None:
+        stem, _, extension = name.rpartition(".")
+        which = "original" if revision == 0 else f"revision-{revision}"
+        name = f"{stem}.{which}.{extension}"
+    response["Content-Disposition"] = content_disposition_header(True, name)
     return response
 
 
@@ -85,10 +92,13 @@ def zip_response(transcripts: Sequence[Transcript], fmt: str) -> FileResponse:
     )
 
 
-def export_response(transcripts: Sequence[Transcript], fmt: str) -> HttpResponse | FileResponse:
-    """One transcript as a single file, several as a zip."""
+def export_response(
+    transcripts: Sequence[Transcript], fmt: str, *, revision: int | None = None
+) -> HttpResponse | FileResponse:
+    """One transcript as a single file (``revision``: see export_text), several as a zip of
+    their current texts."""
     if not transcripts:
         raise ValueError("nothing to export: no transcript was given")
     if len(transcripts) == 1:
-        return single_file_response(transcripts[0], fmt)
+        return single_file_response(transcripts[0], fmt, revision=revision)
     return zip_response(transcripts, fmt)

@@ -1,4 +1,4 @@
-"""Transcript, its Segments and its stored chunk results: what the Django app keeps in the database.
+"""Transcript, its Segments, its stored chunk results and its Revisions: what the app keeps.
 
 Models hold data and small accessors only; never run the pipeline or call a service from here.
 """
@@ -14,6 +14,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models.fields.files import FieldFile
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .speech.backends.options import TranscriptionOptions
@@ -116,9 +117,10 @@ class Transcript(models.Model):
     #: {"start", "end", "text", "reason"} items: kept so nothing is lost silently.
     dropped = models.JSONField(default=list, blank=True)
     duration = models.FloatField(null=True, blank=True)
-    #: The waveform drawn above the words, from the split's one decode (ffmpeg_bridge.Peaks):
-    #: {"seconds_per_peak", "duration", "mins", "maxs"}, numbers in [-1, 1], at most 4096 of
-    #: each (some 25-40 KB); saved as soon as the media is split, null before.
+    #: The waveform drawn above the words, from the split's one decode, as
+    #: ffmpeg_bridge.encode_peaks stores it (one byte per window and side, base64: about
+    #: 7.5 KB an hour); read it with decode_peaks, which also reads the lists stored before.
+    #: Saved as soon as the media is split, null before.
     peaks = models.JSONField(null=True, blank=True, editable=False)
     chunks_done = models.PositiveIntegerField(default=0)
     chunks_total = models.PositiveIntegerField(default=0)
@@ -310,3 +312,41 @@ class TranscriptChunk(models.Model):
             end=self.end,
             result=TranscriptionResult.from_contract(self.result),
         )
+
+
+class Revision(models.Model):
+    """One saved state of a transcript's segments: number 0 is the machine's own, kept for good.
+
+    Made by editing.py only: number 0 lazily, as a copy of the segments before the first edit;
+    each edit, then, the next number with who made it, what changed and the state after it.
+    """
+
+    transcript = models.ForeignKey(Transcript, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created = models.DateTimeField(default=timezone.now)
+    #: What was done, in a few words: "Edited segment 4 text", "Renamed speaker A to Alice".
+    summary = models.CharField(max_length=200)
+    #: What changed, as {"index", "field", "before", "after"} items.
+    changes = models.JSONField(default=list, blank=True)
+    #: The transcript's text after this revision (number 0: the machine's text as it was).
+    text = models.TextField(blank=True)
+    #: Every segment after this revision, as {"index", "start", "end", "text", "speaker", "words"}.
+    segments = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["transcript", "-number"]
+        verbose_name = _("revision")
+        verbose_name_plural = _("revisions")
+        constraints = [
+            models.UniqueConstraint(fields=["transcript", "number"], name="voxtral_revision_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"revision {self.number} of {self.transcript_id}: {self.summary}"

@@ -1,5 +1,6 @@
 """The one place that creates transcripts and changes their state: from an upload, for a site's
-own model instances, retry, transcribe again, translate into English, cancel.
+own model instances, retry, transcribe again, translate into English, cancel, and edit a done one
+(the editing rules and revisions are editing.py's).
 
 Never run the pipeline or call a service here (the worker does), and never decide who may act:
 callers pass only transcripts the acting user may change (permissions.py).
@@ -21,10 +22,10 @@ from django.utils.translation import gettext as _
 
 from ffmpeg_bridge import MediaInfo
 
-from . import budgets
+from . import budgets, editing
 from .conf import get_settings
 from .exceptions import ACTIONABLE, WrongStatus
-from .models import Segment, Transcript, TranscriptChunk
+from .models import Revision, Segment, Transcript, TranscriptChunk
 from .names import media_name, upload_display_name
 from .speech.backends import backend_class
 from .speech.backends.options import OPTION_FIELDS, TranscriptionOptions
@@ -253,8 +254,8 @@ def retry(transcripts: QuerySet[Transcript]) -> Outcome:
 
 
 def retranscribe(transcripts: QuerySet[Transcript], *, charged_to: Any = None) -> Outcome:
-    """Transcripts back to queued as if new: result, stored chunks and error cleared, options
-    kept; running ones are left (LEFT_RUNNING: cancel them first).
+    """Transcripts back to queued as if new: result, stored chunks, revisions and error cleared,
+    options kept; running ones are left (LEFT_RUNNING: cancel them first).
 
     The lengths measured last time count against ``charged_to``'s budget (BudgetExceeded, and
     nothing changes, when they do not fit).
@@ -268,6 +269,8 @@ def retranscribe(transcripts: QuerySet[Transcript], *, charged_to: Any = None) -
             budgets.check(charged_to, seconds["total"])
         TranscriptChunk.objects.filter(transcript_id__in=ids).delete()
         Segment.objects.filter(transcript_id__in=ids).delete()
+        # The new run's result is the machine's transcript now; edits of the old one go with it.
+        Revision.objects.filter(transcript_id__in=ids).delete()
         Transcript.objects.filter(pk__in=ids).update(**FRESH)
         _queue(ids)
     outcome.changed = ids
@@ -393,19 +396,88 @@ def cancel_one(transcript: Transcript) -> Transcript:
     return transcript
 
 
+# -- editing a done transcript (the rules: editing.py) ----------------------------------------
+
+#: What an edit did: the revision saved (None when nothing changed), the segments touched.
+Edited = editing.Edited
+
+
+def edit_segment(
+    transcript: Transcript,
+    index: int,
+    *,
+    text: Any = None,
+    start: Any = None,
+    end: Any = None,
+    speaker: Any = None,
+    author: Any = None,
+) -> editing.Edited:
+    """One segment's text, start, end or speaker changed (None: left as it is), as a revision.
+
+    WrongStatus unless the transcript is done; NotInTranscript for a segment it lacks;
+    EditRejected, naming the field, for what cannot be saved (see editing.edit_segment).
+    """
+    return editing.edit_segment(
+        transcript, index, text=text, start=start, end=end, speaker=speaker, author=author
+    )
+
+
+def split_segment(
+    transcript: Transcript, index: int, *, at: Any = None, word: Any = None, author: Any = None
+) -> editing.Edited:
+    """One segment cut in two at ``at`` seconds or before word number ``word``, as a revision."""
+    return editing.split_segment(transcript, index, at=at, word=word, author=author)
+
+
+def merge_segments(transcript: Transcript, index: int, *, author: Any = None) -> editing.Edited:
+    """Segment ``index`` joined with the next one, as a revision."""
+    return editing.merge_segments(transcript, index, author=author)
+
+
+def rename_speaker(
+    transcript: Transcript, old: Any, new: Any, *, author: Any = None
+) -> editing.Edited:
+    """A speaker renamed everywhere in the transcript, as one revision."""
+    return editing.rename_speaker(transcript, old, new, author=author)
+
+
+def replace_text(
+    transcript: Transcript,
+    find: Any,
+    replace: Any,
+    *,
+    match_case: bool = False,
+    author: Any = None,
+) -> editing.Edited:
+    """Every ``find`` replaced in the segments' texts, as one revision; ``.replaced`` counts."""
+    return editing.replace_text(transcript, find, replace, match_case=match_case, author=author)
+
+
+def restore_revision(transcript: Transcript, number: int, *, author: Any = None) -> editing.Edited:
+    """Revision ``number``'s state made current again, as a new revision."""
+    return editing.restore_revision(transcript, number, author=author)
+
+
 __all__ = [
     "CANCELABLE",
     "FRESH",
     "RETRYABLE",
+    "Edited",
     "Outcome",
     "cancel",
     "cancel_one",
     "cannot_translate",
     "create_for_instances",
     "create_from_upload",
+    "edit_segment",
+    "merge_segments",
     "option_fields",
+    "rename_speaker",
+    "replace_text",
+    "restore_revision",
     "retranscribe",
     "retry",
     "retry_one",
+    "split_segment",
     "translate",
 ]

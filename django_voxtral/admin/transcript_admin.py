@@ -24,8 +24,8 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .. import transcripts
-from ..exceptions import ACTIONABLE
+from .. import editing, transcripts
+from ..exceptions import ACTIONABLE, EditRejected, NotInTranscript
 from ..exports import export_response
 from ..models import Transcript
 from ..speech.backends.options import OPTION_FIELDS
@@ -303,7 +303,11 @@ class TranscriptAdmin(TranscriptAdminBase):
             raise Http404(_("No transcript with this id."))
         if obj.status != Transcript.Status.DONE:
             raise Http404(_("This transcript is not done; there is nothing to download yet."))
-        return export_response([obj], fmt)
+        try:
+            # ?original=1: the machine's transcript as it was; ?revision=<n>: that revision's.
+            return export_response([obj], fmt, revision=editing.revision_asked(request.GET))
+        except (EditRejected, NotInTranscript) as exc:
+            raise Http404(str(exc)) from None
 
     def export_links(self, obj: Transcript) -> list[dict[str, str]]:
         if obj.status != Transcript.Status.DONE:

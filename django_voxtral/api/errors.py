@@ -34,6 +34,8 @@ from ffmpeg_bridge import (
 from ..exceptions import (
     ACTIONABLE,
     BudgetExceeded,
+    EditRejected,
+    NotInTranscript,
     StorageFull,
     UnknownBackend,
     UnsafeFileName,
@@ -147,6 +149,10 @@ def describe(exc: BaseException, *, file_field: str = "audio") -> Problem | None
         return Problem(400, "storage_failed", str(exc), exc.field or file_field)
     if isinstance(exc, WrongStatus):
         return Problem(409, "wrong_status", str(exc))
+    if isinstance(exc, EditRejected):
+        return Problem(400, "invalid_edit", str(exc), exc.field)
+    if isinstance(exc, NotInTranscript):
+        return Problem(404, f"no_such_{exc.what}", str(exc))
     if isinstance(exc, ACTIONABLE):
         return Problem(400, "invalid", str(exc))
     return None

@@ -27,7 +27,7 @@ from rest_framework.reverse import reverse
 from rest_framework.serializers import BaseSerializer
 from rest_framework.throttling import BaseThrottle
 
-from .. import transcripts
+from .. import editing, transcripts
 from ..models import Transcript
 from ..permissions import TranscriptPermission, transcripts_for, visible_or_404
 from ..speech.backends.options import LANGUAGES, TranscriptionOptions
@@ -105,6 +105,22 @@ _FORMAT_PARAMETER = OpenApiParameter(
     enum=["json", "srt", "vtt", "txt"],
     description="Download the finished transcript in this format (same as the .srt etc. suffix).",
 )
+_ORIGINAL_PARAMETERS = [
+    OpenApiParameter(
+        "original",
+        OpenApiTypes.INT,
+        OpenApiParameter.QUERY,
+        enum=[1],
+        description="With a format: the machine's transcript as it was before any edit "
+        "(revision 0) instead of the current text.",
+    ),
+    OpenApiParameter(
+        "revision",
+        OpenApiTypes.INT,
+        OpenApiParameter.QUERY,
+        description="With a format: the text of this revision (GET revisions/ lists them).",
+    ),
+]
 
 
 class TranscriptViewSet(
@@ -208,8 +224,10 @@ class TranscriptViewSet(
         summary="A transcript, or its export",
         description="JSON shows status, progress, error and, once done, text and result. "
         "With a format (suffix .srt/.vtt/.txt/.json or ?format=) it is the download of the "
-        "finished transcript; before it is done that answers 409.",
-        parameters=[_FORMAT_PARAMETER],
+        "finished transcript, with the current (edited) text; `?original=1` gives the machine's "
+        "transcript as it was, `?revision=<n>` any revision's. Before it is done that answers "
+        "409.",
+        parameters=[_FORMAT_PARAMETER, *_ORIGINAL_PARAMETERS],
         responses={
             (200, "application/json"): TranscriptDetailSerializer,
             (200, "application/x-subrip"): OpenApiTypes.STR,
@@ -229,9 +247,12 @@ class TranscriptViewSet(
                 f"The transcript is {transcript.status}, not done: its {fmt} export exists once "
                 "the status is done. Poll the transcript (without a format) until then."
             )
+        number = editing.revision_asked(request.query_params)
+        result = editing.result_at(transcript, number)
         stem = transcript.display_name.rsplit(".", 1)[0] or str(transcript.pk)
-        disposition = content_disposition_header(True, f"{stem}.{fmt}")
-        return Response(transcript.to_result(), headers={"Content-Disposition": disposition})
+        which = {None: "", 0: ".original"}.get(number, f".revision-{number}")
+        disposition = content_disposition_header(True, f"{stem}{which}.{fmt}")
+        return Response(result, headers={"Content-Disposition": disposition})
 
     @documented(
         summary="The waveform's peaks",

@@ -27,6 +27,7 @@ django-voxtral demo: transcripts by $engine, worker log in demo-output/worker.lo
   Admin:        http://127.0.0.1:$port/admin/   user: $user   password: $password
   Transcripts:  http://127.0.0.1:$port/admin/django_voxtral/transcript/
   Videos:       http://127.0.0.1:$port/admin/videos/video/   (select some, action "Transcribe")
+  Video pages:  http://127.0.0.1:$port/videos/   (public: player, captions, transcript)
   REST API:     http://127.0.0.1:$port/api/transcripts/   (token: $token)
   API schema:   http://127.0.0.1:$port/api/schema/
 

@@ -34,6 +34,7 @@ from .actions import TRANSCRIPT_ACTIONS
 from .display import format_duration, format_money
 from .forms import TranscriptAddForm
 from .segments import SegmentInline
+from .workspace import workspace_view
 
 if TYPE_CHECKING:
     TranscriptAdminBase = admin.ModelAdmin[Transcript]
@@ -58,6 +59,7 @@ class TranscriptAdmin(TranscriptAdminBase):
         "cost_column",
         "owner",
         "created",
+        "workspace_column",
     )
     list_display_links = ("name_column",)
     list_filter = (
@@ -182,6 +184,12 @@ class TranscriptAdmin(TranscriptAdminBase):
             percent,
         )
 
+    @admin.display(description=gettext_lazy("workspace"))
+    def workspace_column(self, obj: Transcript) -> SafeString:
+        return format_html(
+            '<a href="{}" class="voxtral-open">{}</a>', self.workspace_url(obj), _("Open")
+        )
+
     @admin.display(description=gettext_lazy("duration"), ordering="duration")
     def duration_column(self, obj: Transcript) -> str:
         return format_duration(obj.duration)
@@ -292,6 +300,11 @@ class TranscriptAdmin(TranscriptAdminBase):
                 self.admin_site.admin_view(self.export_view),
                 name="{}_{}_export".format(*info),
             ),
+            path(
+                "<path:object_id>/workspace/",
+                self.admin_site.admin_view(self.workspace_view),
+                name="{}_{}_workspace".format(*info),
+            ),
             *super().get_urls(),
         ]
 
@@ -308,6 +321,13 @@ class TranscriptAdmin(TranscriptAdminBase):
             return export_response([obj], fmt, revision=editing.revision_asked(request.GET))
         except (EditRejected, NotInTranscript) as exc:
             raise Http404(str(exc)) from None
+
+    def workspace_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return workspace_view(self, request, object_id)
+
+    def workspace_url(self, obj: Transcript) -> str:
+        name = f"admin:{self.opts.app_label}_{self.opts.model_name}_workspace"
+        return reverse(name, args=[obj.pk], current_app=self.admin_site.name)
 
     def export_links(self, obj: Transcript) -> list[dict[str, str]]:
         if obj.status != Transcript.Status.DONE:
@@ -331,4 +351,5 @@ class TranscriptAdmin(TranscriptAdminBase):
         obj: Transcript | None = None,
     ) -> HttpResponse:
         context["export_links"] = self.export_links(obj) if obj is not None else []
+        context["workspace_url"] = self.workspace_url(obj) if obj is not None else None
         return super().render_change_form(request, context, add, change, form_url, obj)

@@ -10,6 +10,7 @@ import datetime
 from pathlib import Path
 
 from . import offline as offline_bench
+from . import peaks as peaks_bench
 from . import poll as poll_bench
 from . import requests as request_bench
 from . import sent as sent_bench
@@ -122,6 +123,9 @@ def main() -> None:
 
     print("server memory during a 1 GB upload ...", flush=True)
     lines += upload_bench.report(upload_bench.measure())
+
+    print("the waveform's peaks of an hour, stored ...", flush=True)
+    lines += peaks_bench.report(peaks_bench.measure())
 
     OUT.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from ffmpeg_bridge import MediaInfo, Peaks, probe
+from ffmpeg_bridge import MediaInfo, Peaks, encode_peaks, probe
 
 from . import budgets
 from .conf import get_backend, get_settings
@@ -263,8 +263,11 @@ class _Progress:
         )
 
     def save_peaks(self, peaks: Peaks) -> None:
-        """Stores the waveform as soon as the media is split, before any chunk is sent."""
-        data = peaks.to_dict()
+        """Stores the waveform as soon as the media is split, before any chunk is sent.
+
+        In encode_peaks()'s compact form (a few KB an hour); readers use decode_peaks().
+        """
+        data = encode_peaks(peaks)
         updated = retry_locked(
             lambda: _still_ours(self.transcript).update(peaks=data),
             f"transcript {self.transcript.pk}: peaks",

@@ -18,7 +18,7 @@ from .errors import (
     NoVideoStream,
 )
 from .mux import SubtitleTrack, mux
-from .peaks import PeakAccumulator, Peaks
+from .peaks import PeakAccumulator, Peaks, decode_peaks, encode_peaks
 from .plan import DEFAULT_SETTINGS, SplitSettings
 from .probe import probe
 from .settings import CHUNK_FORMATS, DEFAULT_MAX_MEDIA_SECONDS, SAMPLE_RATE
@@ -48,7 +48,9 @@ __all__ = [
     "Peaks",
     "SplitSettings",
     "SubtitleTrack",
+    "decode_peaks",
     "detector_problems",
+    "encode_peaks",
     "mux",
     "probe",
     "speech_detector",

@@ -5,6 +5,8 @@ Never decode, read files or hold audio here; never depend on how the caller's bl
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +24,11 @@ BASE_WINDOW_SECONDS = 0.02
 MAX_PEAKS = 4096
 #: Peaks are rounded to this many decimals (about 11 bits, down to -60 dBFS): compact JSON.
 DECIMALS = 3
+
+#: The stored form's version (encode_peaks): one signed byte per window and side.
+STORED_VERSION = 1
+#: Stored bytes run from -LEVELS to LEVELS, LEVELS being the media's loudest sample.
+LEVELS = 127
 
 _FULL_SCALE = 32768.0
 
@@ -161,9 +168,12 @@ class PeakAccumulator:
 
 
 def _scaled(values: Int16Array) -> tuple[float, ...]:
+    return _rounded(values.astype(np.float64) / _FULL_SCALE)
+
+
+def _rounded(values: npt.NDArray[np.float64]) -> tuple[float, ...]:
     # + 0.0 turns -0.0 into 0.0, which JSON writes shorter.
-    scaled = np.round(values.astype(np.float64) / _FULL_SCALE, DECIMALS) + 0.0
-    return tuple(scaled.tolist())
+    return tuple((np.round(values, DECIMALS) + 0.0).tolist())
 
 
 def peaks_of(samples: Int16Array, sample_rate: int, **options: Any) -> Peaks:
@@ -171,3 +181,64 @@ def peaks_of(samples: Int16Array, sample_rate: int, **options: Any) -> Peaks:
     accumulator = PeakAccumulator(sample_rate, **options)
     accumulator.feed(samples)
     return accumulator.result()
+
+
+def encode_peaks(peaks: Peaks) -> dict[str, Any]:
+    """The peaks as stored: each window's max and min as one signed byte, base64, about 7.5 KB
+    of JSON for an hour (2,813 windows), against 25-36 KB as lists of numbers.
+
+    ``{"v": 1, "seconds_per_peak", "duration", "scale", "max": base64, "min": base64}``: byte q
+    stands for ``q / 127 * scale``, scale being the loudest peak (so a quiet recording keeps
+    all 127 levels), q rounded to the nearest; decode_peaks() reads it back within half a
+    level, never more than 1/254 of full scale (then rounded to DECIMALS).
+    """
+    maxs = np.asarray(peaks.maxs, dtype=np.float64)
+    mins = np.asarray(peaks.mins, dtype=np.float64)
+    scale = float(max(np.abs(maxs).max(initial=0.0), np.abs(mins).max(initial=0.0)))
+    return {
+        "v": STORED_VERSION,
+        "seconds_per_peak": peaks.seconds_per_peak,
+        "duration": peaks.duration,
+        "scale": scale,
+        "max": _to_bytes(maxs, scale),
+        "min": _to_bytes(mins, scale),
+    }
+
+
+def decode_peaks(data: Mapping[str, Any]) -> Peaks:
+    """Peaks from what encode_peaks() stored, or from Peaks.to_dict()'s lists (stored before
+    the bytes); ValueError for anything else (an unknown version, bad base64, lengths apart).
+    """
+    version = data.get("v")
+    if version is None and "mins" in data and "maxs" in data:
+        return Peaks.from_dict(data)
+    if version != STORED_VERSION:
+        raise ValueError(f"stored peaks of version {version!r}; this version reads 1")
+    scale = float(data["scale"])
+    maxs = _from_bytes(data["max"], scale)
+    mins = _from_bytes(data["min"], scale)
+    if len(maxs) != len(mins):
+        raise ValueError(f"stored peaks have {len(maxs)} maxima but {len(mins)} minima")
+    return Peaks(
+        seconds_per_peak=float(data["seconds_per_peak"]),
+        duration=float(data["duration"]),
+        mins=mins,
+        maxs=maxs,
+    )
+
+
+def _to_bytes(values: npt.NDArray[np.float64], scale: float) -> str:
+    if scale <= 0.0:
+        levels = np.zeros(len(values), dtype=np.int8)
+    else:
+        levels = np.clip(np.rint(values / scale * LEVELS), -LEVELS, LEVELS).astype(np.int8)
+    return base64.b64encode(levels.tobytes()).decode("ascii")
+
+
+def _from_bytes(text: str, scale: float) -> tuple[float, ...]:
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, TypeError) as exc:
+        raise ValueError(f"stored peaks are not base64: {exc}") from None
+    levels = np.frombuffer(raw, dtype=np.int8).astype(np.float64)
+    return _rounded(levels * (scale / LEVELS))

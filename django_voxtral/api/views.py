@@ -27,6 +27,8 @@ from rest_framework.reverse import reverse
 from rest_framework.serializers import BaseSerializer
 from rest_framework.throttling import BaseThrottle
 
+from ffmpeg_bridge import decode_peaks
+
 from .. import editing, transcripts
 from ..models import Transcript
 from ..permissions import TranscriptPermission, transcripts_for, visible_or_404
@@ -297,11 +299,13 @@ class TranscriptViewSet(
                 f"The transcript is {transcript.status} and has no waveform yet: its peaks exist "
                 "once its media was split, which is the first step of its run. Ask again then."
             )
+        # Stored compact (ffmpeg_bridge.encode_peaks), or as lists before that: both read.
+        waveform = decode_peaks(stored)
         return Response(
             {
-                "duration": stored["duration"],
-                "seconds_per_peak": stored["seconds_per_peak"],
-                "peaks": [stored["maxs"], stored["mins"]],
+                "duration": waveform.duration,
+                "seconds_per_peak": waveform.seconds_per_peak,
+                "peaks": [list(waveform.maxs), list(waveform.mins)],
             }
         )
 

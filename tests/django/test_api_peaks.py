@@ -5,6 +5,7 @@ DRF's APIClient against the real views and worker path: real ffmpeg, generated t
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,6 +86,43 @@ def test_peaks_of_a_done_transcript_in_wavesurfers_shape(
     assert max(maxs) == pytest.approx(0.3, abs=0.01)
     assert min(mins) == pytest.approx(-0.3, abs=0.01)
     assert max(maxs[:45] + maxs[-45:]) < 0.01
+
+
+def test_the_row_holds_the_compact_form(
+    api: APIClient, tone_wav: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    pk = upload_done(api, tone_wav, django_capture_on_commit_callbacks)
+    stored = Transcript.objects.values_list("peaks", flat=True).get(pk=pk)
+    assert stored["v"] == 1 and set(stored) == {
+        "v", "seconds_per_peak", "duration", "scale", "max", "min"
+    }  # fmt: skip
+    assert len(base64.b64decode(stored["max"])) == 150, "one byte per window of 20 ms"
+    assert stored["scale"] == pytest.approx(0.3, abs=0.01)
+    body = api.get(peaks_url(pk)).json()
+    assert body["peaks"] == [
+        [round(v, 3) for v in body["peaks"][0]],
+        [round(v, 3) for v in body["peaks"][1]],
+    ], "3 decimals at most"
+
+
+def test_peaks_stored_as_lists_before_are_still_served(
+    api: APIClient, tone_wav: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    pk = upload_done(api, tone_wav, django_capture_on_commit_callbacks)
+    Transcript.objects.filter(pk=pk).update(
+        peaks={
+            "seconds_per_peak": 0.02,
+            "duration": 0.06,
+            "mins": [0.0, -0.25, -0.001],
+            "maxs": [0.0, 0.3, 0.002],
+        }
+    )
+    body = api.get(peaks_url(pk)).json()
+    assert body == {
+        "duration": 0.06,
+        "seconds_per_peak": 0.02,
+        "peaks": [[0.0, 0.3, 0.002], [0.0, -0.25, -0.001]],
+    }
 
 
 def test_before_the_split_there_are_no_peaks(alice: Any, api: APIClient, tone_wav: Path) -> None:

@@ -1,4 +1,4 @@
-"""The waveform's peaks: known signals, any block sizes, an hour's size, and split() returning them.
+"""The waveform's peaks: known signals, block sizes, an hour's size, the stored form, split().
 
 Never assert on timings; expected peaks are computed here from the samples themselves.
 """
@@ -13,8 +13,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from ffmpeg_bridge import Chunks, PeakAccumulator, Peaks, split
-from ffmpeg_bridge.peaks import BASE_WINDOW_SECONDS, MAX_PEAKS, peaks_of
+from ffmpeg_bridge import Chunks, PeakAccumulator, Peaks, decode_peaks, encode_peaks, split
+from ffmpeg_bridge.peaks import BASE_WINDOW_SECONDS, LEVELS, MAX_PEAKS, peaks_of
 from tests.fixtures_standin import write_tones
 
 RATE = 16000
@@ -126,11 +126,7 @@ def test_the_window_doubles_until_the_peaks_fit() -> None:
 
 
 def test_an_hour_is_a_few_thousand_pairs_and_tens_of_kb() -> None:
-    block = noise(10.0, seed=3) // 2  # loud noise: every peak is a long number
-    accumulator = PeakAccumulator(RATE)
-    for _ in range(360):
-        accumulator.feed(block)
-    peaks = accumulator.result()
+    peaks = an_hour_of_loud_noise()  # loud noise: every peak is a long number
     assert peaks.duration == pytest.approx(3600.0)
     assert peaks.seconds_per_peak == pytest.approx(1.28)
     assert len(peaks) == len(peaks.maxs) == 2813
@@ -152,6 +148,86 @@ def test_long_media_never_has_more_than_max_peaks() -> None:
 def test_to_dict_and_back() -> None:
     peaks = peaks_of(noise(1.0), RATE)
     assert Peaks.from_dict(json.loads(json.dumps(peaks.to_dict()))) == peaks
+
+
+def largest_gap(ours: Peaks, theirs: Peaks) -> float:
+    assert len(ours) == len(theirs)
+    pairs = [*zip(ours.maxs, theirs.maxs, strict=True), *zip(ours.mins, theirs.mins, strict=True)]
+    return max(abs(a - b) for a, b in pairs)
+
+
+def an_hour_of_loud_noise(varied: bool = False) -> Peaks:
+    block = noise(10.0, seed=3) // 2
+    if varied:  # each window's level its own, as in speech: long numbers in the lists
+        rng = np.random.default_rng(9)
+        block = (block * rng.uniform(0.01, 1.0, len(block) // 400).repeat(400)).astype(np.int16)
+    accumulator = PeakAccumulator(RATE)
+    for _ in range(360):
+        accumulator.feed(block)
+    return accumulator.result()
+
+
+def test_the_stored_form_reads_back_within_half_a_level() -> None:
+    peaks = peaks_of(noise(30.0, seed=5) // 3, RATE)
+    stored = json.loads(json.dumps(encode_peaks(peaks)))
+    assert stored["v"] == 1
+    back = decode_peaks(stored)
+    assert (back.seconds_per_peak, back.duration) == (peaks.seconds_per_peak, peaks.duration)
+    # Half a level of the loudest peak, then the usual rounding to 3 decimals.
+    assert largest_gap(back, peaks) <= stored["scale"] / (2 * LEVELS) + 0.0005
+    assert largest_gap(back, peaks) < 1 / 127
+    assert all(lo <= hi for lo, hi in zip(back.mins, back.maxs, strict=True))
+    assert max(back.maxs) == max(peaks.maxs), "the loudest peak is exact"
+    assert encode_peaks(back) == stored, "reading and storing again changes nothing"
+
+
+def test_a_quiet_recording_loses_nothing() -> None:
+    # Peaks up to -36 dBFS: of full scale that would be 2 levels; of the loudest peak, 127
+    # levels, finer than the 3 decimals the peaks are given in, so they come back as they were.
+    quiet = np.sin(np.linspace(0, 400 * np.pi, 4 * RATE)) * np.linspace(1, 500, 4 * RATE)
+    peaks = peaks_of(quiet.astype(np.int16), RATE)
+    assert max(peaks.maxs) == 0.015
+    assert decode_peaks(encode_peaks(peaks)) == peaks
+
+
+def test_silence_and_nothing_store_as_zeros() -> None:
+    silence = peaks_of(np.zeros(RATE, np.int16), RATE)
+    assert decode_peaks(encode_peaks(silence)) == silence
+    empty = PeakAccumulator(RATE).result()
+    assert encode_peaks(empty)["max"] == ""
+    assert decode_peaks(encode_peaks(empty)) == empty
+
+
+def test_an_hour_stores_in_under_8_kb() -> None:
+    peaks = an_hour_of_loud_noise(varied=True)
+    assert len(peaks) == 2813
+    stored = json.dumps(encode_peaks(peaks), separators=(",", ":"))
+    lists = json.dumps(peaks.to_dict(), separators=(",", ":"))
+    # Two bytes per window, base64 (4 characters per 3 bytes), a few fields: 7.6 KB.
+    assert len(stored) < 8_000, len(stored)
+    assert len(stored) < len(lists) / 4
+
+
+def test_peaks_stored_as_lists_are_still_read() -> None:
+    peaks = peaks_of(noise(1.0), RATE)
+    old = json.loads(json.dumps(peaks.to_dict()))
+    assert "v" not in old
+    assert decode_peaks(old) == peaks
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {"v": 2, "seconds_per_peak": 0.02, "duration": 1.0, "scale": 1.0, "max": "", "min": ""},
+        {"v": 1, "seconds_per_peak": 0.02, "duration": 1.0, "scale": 1.0, "max": "AA", "min": ""},
+        {"v": 1, "seconds_per_peak": 0.02, "duration": 1.0, "scale": 1.0, "max": "AA==", "min": ""},
+        {"seconds_per_peak": 0.02, "duration": 1.0},
+    ],
+    ids=["unknown version", "bad base64", "lengths apart", "neither form"],
+)
+def test_what_cannot_be_read_is_a_value_error(stored: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match="stored peaks"):
+        decode_peaks(stored)
 
 
 def test_split_returns_peaks_over_the_whole_decoded_audio(tmp_path: Path) -> None:

@@ -176,9 +176,10 @@ def _save(
         before = [state_of(row) for row in rows]
         change = make(locked, before)
         latest = _latest(locked)
-        touched = [s for s in change.segments if s["index"] in set(change.touched)]
-        if change.segments == before:
-            return Edited(revision=None, latest=latest, segments=touched)
+        wanted = set(change.touched)
+        touched = [s for s in change.segments if s["index"] in wanted]
+        if change.segments == before and change.text in (None, locked.text):
+            return Edited(None, latest, segments=touched, replaced=change.replaced)
         if latest is None:
             Revision.objects.create(
                 transcript=locked,

@@ -98,6 +98,15 @@ def test_an_unchanged_text_revalidates_as_304(alice: Any) -> None:
     assert client.get(captions(row), HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200
 
 
+def test_head_and_only_safe_methods(alice: Any) -> None:
+    row = done(alice, "Hello there.")
+    client = logged_in(alice)
+    head = client.head(captions(row))
+    assert head.status_code == 200 and head.content == b""
+    assert head["Content-Length"] == client.get(captions(row))["Content-Length"]
+    assert client.post(captions(row)).status_code == 405
+
+
 @pytest.mark.parametrize("status", [Status.QUEUED, Status.RUNNING, Status.FAILED, Status.CANCELED])
 def test_a_transcript_not_done_has_no_captions(alice: Any, status: str) -> None:
     row = done(alice, "Not yet.", status=status)

@@ -137,6 +137,24 @@ def test_a_video_with_one_track_per_language_and_the_translation(alice: Any, rf:
     assert ["default" in t for t in tracks] == [True, False, False, False]
 
 
+def test_a_translation_alone_is_the_default_track(alice: Any, rf: Any) -> None:
+    video = clip("talk.mov")
+    translation = transcript_of(video, alice, task=Task.TRANSLATE, detected="")
+    unknown = transcript_of(video, alice, detected="", asked="")
+    page = Page(render("{% voxtral_player video %}", alice, rf, video=video))
+    tracks = page.all("track")
+    assert [(t["src"], t["srclang"], t["label"], "default" in t) for t in tracks] == [
+        (captions(unknown), "und", "Captions", True),
+        (captions(translation), "en", "English (translation)", False),
+    ]
+    transcript_of(video, alice, detected="xx")  # a code Django does not know: its own label
+    labels = [
+        t["label"]
+        for t in Page(render("{% voxtral_player video %}", alice, rf, video=video)).all("track")
+    ]
+    assert labels == ["xx", "Captions", "English (translation)"]
+
+
 def test_audio_by_the_files_name_and_the_options(alice: Any, rf: Any) -> None:
     song = clip("song.mp3")
     row = transcript_of(song, alice)

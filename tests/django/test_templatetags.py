@@ -83,7 +83,7 @@ def transcript_of(
         content_type=ContentType.objects.get_for_model(Clip),
         object_id=str(obj.pk),
         source_field="file",
-        media_name=obj.file.name.rsplit("/", 1)[-1],
+        media_name=(obj.file.name or "").rsplit("/", 1)[-1],
         status=status,
         task=task,
         detected_language=detected,

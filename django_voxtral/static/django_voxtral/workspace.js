@@ -52,11 +52,7 @@
         try { json = text ? JSON.parse(text) : null; } catch (e) { json = null; }
         if (!response.ok) {
           var detail = (json && (json.detail || json.message)) || response.statusText;
-          if (json && json.errors) {
-            detail += " " + Object.keys(json.errors).map(function (field) {
-              return field + ": " + [].concat(json.errors[field]).join(" ");
-            }).join("; ");
-          }
+          if (json && json.field) detail = json.field + ": " + detail;
           var error = new Error(detail);
           error.status = response.status;
           throw error;
@@ -283,9 +279,9 @@
       if (!list.length) {
         history.appendChild(el("p", {}, "No edits yet: this is the machine's transcript."));
       }
-      var ol = el("ol", { class: "voxtral-revisions", reversed: "" });
+      var ol = el("ul", { class: "voxtral-revisions" });
       list.forEach(function (revision) {
-        var item = el("li", { "data-revision": String(revision.number) });
+        var item = el("li", { class: "voxtral-revision", "data-revision": String(revision.number) });
         var when = revision.created ? new Date(revision.created).toLocaleString() : "";
         item.appendChild(el("strong", {}, "Revision " + revision.number));
         item.appendChild(el("span", {}, " · " + (revision.author || "the machine") + " · " + when));
@@ -306,7 +302,7 @@
             call("POST", api + "revisions/" + revision.number + "/restore/", {})
               .then(function (answer) {
                 return reload("Restored revision " + revision.number + " (now revision " +
-                  (answer && answer.revision) + ").");
+                  answer.number + ").");
               })
               .catch(function (error) { say(error.message, true); });
           });

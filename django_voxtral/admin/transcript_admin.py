@@ -33,6 +33,7 @@ from ..speech.formats import FORMATS
 from .actions import TRANSCRIPT_ACTIONS
 from .display import format_duration, format_money
 from .forms import TranscriptAddForm
+from .search_page import search_view
 from .segments import SegmentInline
 from .workspace import workspace_view
 
@@ -77,6 +78,7 @@ class TranscriptAdmin(TranscriptAdminBase):
     inlines = (SegmentInline,)
     actions = TRANSCRIPT_ACTIONS
     change_form_template = "django_voxtral/admin/transcript_change_form.html"
+    change_list_template = "django_voxtral/admin/transcript_change_list.html"
 
     readonly_fields = (
         "media_link",
@@ -295,6 +297,12 @@ class TranscriptAdmin(TranscriptAdminBase):
     def get_urls(self) -> list[URLPattern]:
         info = self.opts.app_label, self.opts.model_name
         return [
+            # Before the <path:object_id>/ patterns, which would take "search" for an id.
+            path(
+                "search/",
+                self.admin_site.admin_view(self.search_view),
+                name="{}_{}_search".format(*info),
+            ),
             path(
                 "<path:object_id>/export/<str:fmt>/",
                 self.admin_site.admin_view(self.export_view),
@@ -324,6 +332,9 @@ class TranscriptAdmin(TranscriptAdminBase):
 
     def workspace_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         return workspace_view(self, request, object_id)
+
+    def search_view(self, request: HttpRequest) -> HttpResponse:
+        return search_view(self, request)
 
     def workspace_url(self, obj: Transcript) -> str:
         name = f"admin:{self.opts.app_label}_{self.opts.model_name}_workspace"

@@ -17,7 +17,7 @@ from rest_framework.reverse import reverse
 from rest_framework.throttling import BaseThrottle
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from .. import search
+from .. import links, search
 from .base import VoxtralAPIView, documented
 from .errors import InvalidField
 from .serializers import DETAIL_VIEW, ErrorSerializer
@@ -45,8 +45,10 @@ class SearchView(VoxtralAPIView):
         "(your own, or all with django_voxtral.view_transcript), best match first: PostgreSQL "
         "full-text search in each transcript's language, SQLite FTS5 (accents and case "
         "ignored), a plain substring match elsewhere. Every word must match. `snippet` is "
-        "HTML: the text escaped, the matching words in `<mark>`. `url` links to the transcript "
-        "at the segment's time (`?t=<start>`); `api_url` is the transcript's API URL. "
+        "HTML: the text escaped, the matching words in `<mark>`. `url` is the page where you "
+        "read the transcript, playing from the segment's start (`?t=<start>`): the admin's "
+        "workspace with the view permission on others' transcripts, else the transcript's own "
+        "page; `api_url` is the transcript's API URL. "
         f"{PAGE_SIZE} hits a page.",
         parameters=[
             OpenApiParameter(
@@ -125,6 +127,10 @@ class SearchView(VoxtralAPIView):
     @staticmethod
     def _hit(request: Request, hit: search.Hit) -> dict[str, Any]:
         api_url = reverse(DETAIL_VIEW, kwargs={"pk": hit.transcript_id}, request=request)
+        # The page where this user reads the transcript, playing from the segment (links.py);
+        # the API's own URL at that time when the site mounts no page.
+        page = links.page_url(request.user, hit.transcript_id, at=hit.start)
+        url = request.build_absolute_uri(page) if page else f"{api_url}?t={_seconds(hit.start)}"
         return {
             "transcript": str(hit.transcript_id),
             "index": hit.index,
@@ -132,7 +138,6 @@ class SearchView(VoxtralAPIView):
             "end": hit.end,
             "snippet": hit.snippet,
             "media_name": hit.media_name,
-            # The transcript at the segment's time; to become the workspace page's URL.
-            "url": f"{api_url}?t={_seconds(hit.start)}",
+            "url": url,
             "api_url": api_url,
         }

@@ -35,7 +35,7 @@ from .display import format_duration, format_money
 from .forms import TranscriptAddForm
 from .search_page import search_view
 from .segments import SegmentInline
-from .workspace import workspace_view
+from .workspace import live_progress_url, workspace_view
 
 if TYPE_CHECKING:
     TranscriptAdminBase = admin.ModelAdmin[Transcript]
@@ -161,6 +161,7 @@ class TranscriptAdmin(TranscriptAdminBase):
 
     class Media:
         css = {"all": ("django_voxtral/admin.css",)}
+        js = ("django_voxtral/live_progress.js",)
 
     # --- list columns -------------------------------------------------------------------
 
@@ -180,8 +181,11 @@ class TranscriptAdmin(TranscriptAdminBase):
     @admin.display(description=gettext_lazy("progress"))
     def progress_column(self, obj: Transcript) -> SafeString:
         percent = obj.progress
+        poll = live_progress_url(obj)
         return format_html(
-            '<span class="voxtral-progress"><progress max="100" value="{}"></progress> {}%</span>',
+            '<span class="voxtral-progress"{}><progress max="100" value="{}"></progress> '
+            '<span class="voxtral-progress-text">{}%</span></span>',
+            format_html(' data-voxtral-poll="{}"', poll) if poll else "",
             percent,
             percent,
         )

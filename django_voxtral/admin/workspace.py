@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
-from ..workspace.context import workspace_context
+from ..models import Transcript
+from ..workspace.context import LIVE_STATUSES, workspace_context
 
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
-
-    from ..models import Transcript
 
 
 def workspace_view(
@@ -34,3 +34,16 @@ def workspace_view(
         "title": _("Workspace: %(name)s") % {"name": obj.display_name},
     }
     return TemplateResponse(request, "django_voxtral/admin/workspace.html", context)
+
+
+def live_progress_url(transcript: Transcript) -> str | None:
+    """The API URL the list's row polls while the transcript is queued or running, else None.
+
+    None too when the site did not mount the API: the row then updates on reload only.
+    """
+    if transcript.status not in LIVE_STATUSES:
+        return None
+    try:
+        return reverse("django_voxtral:transcript-detail", kwargs={"pk": transcript.pk})
+    except NoReverseMatch:
+        return None

@@ -458,4 +458,5 @@
     });
   }
   if (config.live && api) window.setTimeout(poll, LIVE_POLL_MS / 2);
+  if (window.performance && performance.mark) performance.mark("voxtral-workspace-ready");
 })();

@@ -9,6 +9,7 @@ import argparse
 import datetime
 from pathlib import Path
 
+from . import edits as edits_bench
 from . import offline as offline_bench
 from . import peaks as peaks_bench
 from . import poll as poll_bench
@@ -126,6 +127,9 @@ def main() -> None:
 
     print("the waveform's peaks of an hour, stored ...", flush=True)
     lines += peaks_bench.report(peaks_bench.measure())
+
+    print("editing an hour's transcript, SQLite and PostgreSQL ...", flush=True)
+    lines += edits_bench.report([edits_bench.measure("sqlite"), edits_bench.measure("postgresql")])
 
     OUT.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))

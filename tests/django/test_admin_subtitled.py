@@ -196,14 +196,15 @@ def test_view_permission_is_enough_and_none_is_not(
     viewer.user_permissions.add(
         Permission.objects.get(codename="view_transcript", content_type__app_label="django_voxtral")
     )
+    stranger = django_user_model.objects.create_user("stranger", password="pw", is_staff=True)
+    client.force_login(stranger)
+    response, _ = act(client, [video])
+    assert response.status_code == 403
+
     client.force_login(viewer)
     page = client.get(reverse(CHANGELIST))
     assert f'value="{ACTION}"' in page.content.decode()
     response, _ = act(client, [video])
     assert response.status_code == 200
+    # Last: closing a streamed answer sends request_finished, which closes the connection.
     response.close()
-
-    stranger = django_user_model.objects.create_user("stranger", password="pw", is_staff=True)
-    client.force_login(stranger)
-    response, _ = act(client, [video])
-    assert response.status_code == 403

@@ -16,6 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from .db_retry import retry_locked
 from .exceptions import EditRejected, NotInTranscript, WrongStatus
 from .models import SPEAKER_MAX_LENGTH, Revision, Segment, Transcript
 from .speech.results import Segment as ResultSegment
@@ -169,43 +170,50 @@ def _save(
     transcript: Transcript, author: Any, make: Callable[[Transcript, list[State]], _Change]
 ) -> Edited:
     """One edit in one short transaction: the transcript locked, the change made from the
-    current segments, the rows and text written, a revision saved (number 0 first, once)."""
-    with transaction.atomic():
-        locked = _locked_done(transcript)
-        rows = list(Segment.objects.filter(transcript=locked).order_by("index"))
-        before = [state_of(row) for row in rows]
-        change = make(locked, before)
-        latest = _latest(locked)
-        wanted = set(change.touched)
-        touched = [s for s in change.segments if s["index"] in wanted]
-        if change.segments == before and change.text in (None, locked.text):
-            return Edited(None, latest, segments=touched, replaced=change.replaced)
-        if latest is None:
+    current segments, the rows and text written, a revision saved (number 0 first, once).
+
+    Tried again while SQLite says the database is locked (db_retry), unless the caller holds a
+    transaction of its own."""
+
+    def attempt() -> tuple[Edited, str]:
+        with transaction.atomic():
+            locked = _locked_done(transcript)
+            rows = list(Segment.objects.filter(transcript=locked).order_by("index"))
+            before = [state_of(row) for row in rows]
+            change = make(locked, before)
+            latest = _latest(locked)
+            wanted = set(change.touched)
+            touched = [s for s in change.segments if s["index"] in wanted]
+            if change.segments == before and change.text in (None, locked.text):
+                return Edited(None, latest, touched, change.replaced), locked.text
+            if latest is None:
+                Revision.objects.create(
+                    transcript=locked,
+                    number=0,
+                    author=None,
+                    created=locked.finished or timezone.now(),
+                    summary="The machine's transcript",
+                    text=locked.text,
+                    segments=before,
+                )
+                latest = 0
+            _write_segments(locked, rows, change.segments)
+            locked.text = change.text if change.text is not None else joined_text(change.segments)
+            locked.save(update_fields=["text"])
+            number = latest + 1
             Revision.objects.create(
                 transcript=locked,
-                number=0,
-                author=None,
-                created=locked.finished or timezone.now(),
-                summary="The machine's transcript",
+                number=number,
+                author=author if getattr(author, "is_authenticated", False) else None,
+                summary=change.summary[:200],
+                changes=change.changes,
                 text=locked.text,
-                segments=before,
+                segments=change.segments,
             )
-            latest = 0
-        _write_segments(locked, rows, change.segments)
-        locked.text = change.text if change.text is not None else joined_text(change.segments)
-        locked.save(update_fields=["text"])
-        number = latest + 1
-        Revision.objects.create(
-            transcript=locked,
-            number=number,
-            author=author if getattr(author, "is_authenticated", False) else None,
-            summary=change.summary[:200],
-            changes=change.changes,
-            text=locked.text,
-            segments=change.segments,
-        )
-    transcript.text = locked.text
-    return Edited(revision=number, latest=number, segments=touched, replaced=change.replaced)
+            return Edited(number, number, touched, change.replaced), locked.text
+
+    edited, transcript.text = retry_locked(attempt, f"transcript {transcript.pk}: edit")
+    return edited
 
 
 def _segment(before: list[State], index: int) -> State:

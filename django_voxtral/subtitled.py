@@ -82,7 +82,7 @@ def write_copy(transcript: Transcript, container: str, folder: Path) -> Subtitle
     if transcript.status != Transcript.Status.DONE:
         raise NoSubtitledCopy(
             f"{transcript.display_name} is {transcript.status}, not done: its subtitled copy "
-            "exists once it is done. Wait until then.",
+            "exists once it is done.",
             code="not_done",
         )
     media = transcript.media_file()

@@ -121,8 +121,8 @@ class TranscriptAdmin(TranscriptAdminBase):
         (
             gettext_lazy("Result"),
             {
+                # The text once, in the segments below (the workspace reads it best).
                 "fields": (
-                    "text",
                     "detected_language",
                     "duration_column",
                     "cost_column",

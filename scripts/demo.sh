@@ -25,7 +25,8 @@ cat <<MSG
 django-voxtral demo: transcripts by $engine, worker log in demo-output/worker.log
 
   Admin:        http://127.0.0.1:$port/admin/   user: $user   password: $password
-  Transcripts:  http://127.0.0.1:$port/admin/django_voxtral/transcript/
+  Transcripts:  http://127.0.0.1:$port/admin/django_voxtral/transcript/   ("Open": the workspace)
+  Search:       http://127.0.0.1:$port/admin/django_voxtral/transcript/search/?q=django
   Videos:       http://127.0.0.1:$port/admin/videos/video/   (select some, action "Transcribe")
   Video pages:  http://127.0.0.1:$port/videos/   (public: player, captions, transcript)
   REST API:     http://127.0.0.1:$port/api/transcripts/   (token: $token)

@@ -6,9 +6,11 @@ Rows made directly on the test database (SQLite, or PostgreSQL with DATABASE_URL
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from django_voxtral import editing, exports, search, transcripts
 from django_voxtral.exceptions import EditRejected, NotInTranscript, WrongStatus
@@ -323,3 +325,28 @@ def test_transcribing_again_forgets_the_revisions(alice: Any) -> None:
     transcripts.edit_segment(t, 0, text="hi", author=alice)
     transcripts.retranscribe(Transcript.objects.filter(pk=t.pk))
     assert not Revision.objects.filter(transcript=t).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_edits_at_the_same_time_each_get_their_own_revision(alice: Any) -> None:
+    """Four editors at once, one thread each: the transcript's lock puts them in a row."""
+    t = done_transcript(alice)
+    failures: list[BaseException] = []
+
+    def edit(index: int) -> None:
+        try:
+            transcripts.edit_segment(t, index % 3, speaker=f"editor {index}", author=alice)
+        except BaseException as exc:  # collected, then shown by the assert
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=edit, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    numbers = sorted(t.revisions.values_list("number", flat=True))
+    assert numbers == [0, 1, 2, 3, 4]
+    assert t.revisions.get(number=0).segments[0]["speaker"] == "speaker_0"

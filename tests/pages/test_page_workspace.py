@@ -6,14 +6,18 @@ with word times laid out here; screenshots in build/test-artifacts/pages/.
 
 from __future__ import annotations
 
+import subprocess
 from typing import Any
 
+import numpy as np
 import pytest
 from django.core.files.base import ContentFile
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from django_voxtral.models import Segment, Transcript
+from ffmpeg_bridge.peaks import encode_peaks, peaks_of
 from tests.pages.conftest import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -187,4 +191,37 @@ def test_the_admin_workspace_plays_the_same_page(
         "const c = document.getElementById('voxtral-timeline');"
         "const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
         "for (let i = 3; i < d.length; i += 4) if (d[i]) return true; return false;"
+    )
+
+
+def test_the_waveform_is_drawn_from_the_stored_peaks_and_seeks(
+    browser: WebDriver, live_server: Any, log_in: Any, alice: Any, transcript: Transcript
+) -> None:
+    # The peaks as the runner stores them: gathered from the decoded sound, then encoded.
+    pcm = subprocess.run(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-i", "-", "-f", "s16le",
+         "-ac", "1", "-ar", "16000", "-"],
+        input=transcript.media.open("rb").read(), capture_output=True, check=True, timeout=60,
+    ).stdout  # fmt: skip
+    peaks = peaks_of(np.frombuffer(pcm, dtype=np.int16), 16000)
+    Transcript.objects.filter(pk=transcript.pk).update(peaks=encode_peaks(peaks))
+
+    log_in(alice)
+    open_page(browser, live_server, transcript)
+    wait_for(browser, "return window.VoxtralWaveform && window.VoxtralWaveform.getDecodedData()")
+    drawn = browser.execute_script(
+        "const w = window.VoxtralWaveform, d = w.getDecodedData();"
+        "return {channels: d.numberOfChannels, length: d.length, duration: w.getDuration()};"
+    )
+    assert drawn["channels"] == 2 and drawn["length"] == len(peaks.maxs)
+    assert drawn["duration"] == pytest.approx(12.0, abs=0.1)
+
+    waveform = browser.find_element(By.ID, "voxtral-waveform")
+    width = waveform.size["width"]
+    ActionChains(browser).move_to_element_with_offset(
+        waveform, int(width * 0.25), 0
+    ).click().perform()
+    wait_for(
+        browser,
+        "return Math.abs(document.getElementById('voxtral-media').currentTime - 9) < 0.3",
     )

@@ -406,6 +406,8 @@
 
   /* ---- live progress ------------------------------------------------------------------ */
 
+  var lastArrived = "";
+
   function poll() {
     call("GET", api)
       .then(function (detail) {
@@ -418,7 +420,10 @@
         }
         if (bar) bar.value = detail.progress || 0;
         if (status) status.textContent = parts.join(" · ");
-        if (detail.partial && detail.partial.segments) {
+        // Drawn again only when a chunk brought words: the reader's scroll stays between them.
+        var arrived = detail.partial ? detail.partial.segments.length + ":" + detail.partial.text.length : "";
+        if (detail.partial && detail.partial.segments && arrived !== lastArrived) {
+          lastArrived = arrived;
           follow.setData({
             segments: detail.partial.segments.map(function (s, i) {
               return { index: i, start: s.start, end: s.end, text: s.text, speaker: s.speaker || "", words: [] };

@@ -147,6 +147,13 @@ class RevisionDetailSerializer(RevisionSerializer):
     segments = EditedSegmentSerializer(many=True)
 
 
+class RestoredSerializer(RevisionDetailSerializer):
+    revision = serializers.IntegerField(
+        help_text="The new revision's number (as number; the newest one when nothing differed)."
+    )
+    restored = serializers.IntegerField(help_text="The revision restored.")
+
+
 def revision_data(revision: Revision, *, detail: bool = False) -> dict[str, Any]:
     author = revision.author
     data: dict[str, Any] = {
@@ -359,14 +366,16 @@ class RevisionRestoreView(EditView):
         'revision ("Restored revision 2"); nothing is lost. Answers the new revision (the '
         "newest one when nothing differed).",
         request=None,
-        responses={200: RevisionDetailSerializer, **_ERRORS},
+        responses={200: RestoredSerializer, **_ERRORS},
     )
     def post(self, request: Request, pk: Any, number: int) -> Response:
         transcript = self.transcript(request, pk, change=True)
         self.body(request)
         edited = transcripts.restore_revision(transcript, number, author=request.user)
         newest = editing.revision(transcript, edited.latest if edited.latest is not None else 0)
-        return Response(revision_data(newest, detail=True))
+        return Response(
+            {**revision_data(newest, detail=True), "revision": newest.number, "restored": number}
+        )
 
 
 #: The editing endpoints, mounted before the router's URLs (api/urls.py).

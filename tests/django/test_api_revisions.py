@@ -129,6 +129,7 @@ def test_restore_answers_the_new_revision(alice: Any) -> None:
     assert response.status_code == 200, response.content
     body = response.json()
     assert (body["number"], body["author"], body["summary"]) == (2, "alice", "Restored revision 0")
+    assert (body["revision"], body["restored"]) == (2, 0)
     assert body["segments"][0]["text"] == "hello and welcome"
     assert rows(t)[0][3] == "hello and welcome"
     assert error(post(api, t, "revisions/9/restore/"), 404)["code"] == "no_such_revision"

@@ -18,6 +18,7 @@ from . import sent as sent_bench
 from . import split as split_bench
 from . import upload_rss as upload_bench
 from . import wer as wer_bench
+from . import workspace as workspace_bench
 from .machine import describe
 
 WAV_BYTES_PER_MINUTE = 16_000 * 2 * 60  # 16-bit mono at 16 kHz
@@ -31,7 +32,15 @@ def verdict(ok: bool) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="10 minutes instead of 60")
+    parser.add_argument(
+        "--only",
+        choices=["workspace"],
+        help="run that benchmark alone and print its section (BENCHMARKS.md left as it is)",
+    )
     args = parser.parse_args()
+    if args.only == "workspace":
+        print("\n".join(workspace_bench.report(workspace_bench.measure())))
+        return
     long_minutes = 10 if args.quick else 60
 
     lines: list[str] = []
@@ -130,6 +139,9 @@ def main() -> None:
 
     print("editing an hour's transcript, SQLite and PostgreSQL ...", flush=True)
     lines += edits_bench.report([edits_bench.measure("sqlite"), edits_bench.measure("postgresql")])
+
+    print("the workspace page of a 3-hour transcript, in Chromium ...", flush=True)
+    lines += workspace_bench.report(workspace_bench.measure())
 
     OUT.write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))

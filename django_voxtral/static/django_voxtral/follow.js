@@ -101,9 +101,12 @@
         places.push([s, w]);
       }
     }
-    // Segments are in time order and words within them; a nudged time can break that, so sort.
+    // Segments are in time order and words within them; a nudged time can break that, and
+    // only then is a sort needed (it is most of this function's time on a long transcript).
     var order = starts.map(function (_, i) { return i; });
-    order.sort(function (a, b) { return starts[a] - starts[b] || a - b; });
+    var sorted = true;
+    for (var k = 1; k < starts.length && sorted; k++) sorted = starts[k - 1] <= starts[k];
+    if (!sorted) order.sort(function (a, b) { return starts[a] - starts[b] || a - b; });
     this.wordStarts = new Float64Array(order.length);
     this.wordPlaces = new Array(order.length);
     for (var i = 0; i < order.length; i++) {

@@ -31,7 +31,7 @@ from django.core.management import call_command
 call_command("migrate", verbosity=0)
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django_voxtral import search, transcripts
+from django_voxtral import editing, search, transcripts
 from django_voxtral.models import Revision, Segment, Transcript
 
 user = get_user_model().objects.create_user("bench")
@@ -81,10 +81,32 @@ for run in range({RUNS}):
 for name, values in [("edit_ms", edits), ("split_ms", splits), ("merge_ms", merges),
                      ("rename_ms", renames), ("replace_ms", replaces), ("restore_ms", restores)]:
     figures[name] = statistics.median(values)
+
+def compact(value):
+    return len(json.dumps(value, separators=(",", ":")))
+
+# What each revision keeps (compact JSON as stored), by kind: of the segments (revision 0's
+# segments or a later one's delta, and its text if it keeps one), and its changes.
+kept, noted = {{}}, {{}}
+for summary, segments, delta, changes, text in Revision.objects.filter(transcript=t).values_list(
+    "summary", "segments", "delta", "changes", "text"
+):
+    kind = summary.split()[0]
+    kept.setdefault(kind, []).append(compact(segments) + compact(delta) + len(text or ""))
+    noted.setdefault(kind, []).append(compact(changes))
+figures["kept_bytes"] = {{kind: int(statistics.median(sizes)) for kind, sizes in kept.items()}}
+figures["changes_bytes"] = {{kind: int(statistics.median(sizes)) for kind, sizes in noted.items()}}
+figures["history_bytes"] = sum(map(sum, kept.values())) + sum(map(sum, noted.values()))
 original = Revision.objects.get(transcript=t, number=0)
-figures["revision_bytes"] = len(json.dumps(original.segments, separators=(",", ":")))
 figures["revisions"] = Revision.objects.filter(transcript=t).count()
 figures["words"] = sum(len(s["words"]) for s in original.segments)
+newest = figures["revisions"] - 1
+figures["read_first_ms"] = statistics.median(
+    timed(lambda: editing.state_at(t, 1)) for _ in range({RUNS})
+)
+figures["read_newest_ms"] = statistics.median(
+    timed(lambda: editing.state_at(t, newest)) for _ in range({RUNS})
+)
 # Found right after its edit, and gone once revision 0 was restored.
 figures["search_follows"] = found_after_edit and not search.search(user, "corrected")
 figures["vendor"] = connection.vendor
@@ -102,7 +124,14 @@ class EditFigures:
     rename_ms: float
     replace_ms: float
     restore_ms: float
-    revision_bytes: int
+    #: Bytes each kind of revision keeps, median, by the first word of its summary ("The" is
+    #: revision 0, the machine's transcript; "Edited" a segment's text, ...).
+    kept_bytes: dict[str, int]
+    #: The bytes of their ``changes`` (the history's "what changed"), likewise.
+    changes_bytes: dict[str, int]
+    history_bytes: int
+    read_first_ms: float
+    read_newest_ms: float
     revisions: int
     words: int
     search_follows: bool
@@ -138,6 +167,18 @@ def _ms(value: float) -> str:
     return f"{value:.0f} ms" if value >= 10 else f"{value:.1f} ms"
 
 
+#: The kinds of revision by the first word of their summary, as the report names them.
+KINDS = {
+    "The": "revision 0",
+    "Edited": "a segment's text",
+    "Split": "split",
+    "Merged": "merge",
+    "Renamed": "rename",
+    "Replaced": "replace",
+    "Restored": "restore",
+}
+
+
 def report(figures: list[EditFigures]) -> list[str]:
     first = figures[0]
     lines = [
@@ -148,29 +189,47 @@ def report(figures: list[EditFigures]) -> list[str]:
         "`django_voxtral.transcripts` (the rules of `editing.py`) in a fresh database with "
         "the test settings: the first edit (which also keeps the machine's transcript as "
         f"revision 0), then {RUNS} of each kind, median: a segment's text, a split and the "
-        "merge back (every row written again, the indexes move), a speaker renamed (half the "
-        f"segments), a word replaced in every segment ({SEGMENTS} places), revision 0 "
-        "restored (every row compared, the changed ones written). Each is one transaction "
-        "that also writes the revision, the whole state: its bytes are those of revision 0's "
-        "segments, compact JSON as stored. The search index follows through the database's "
-        "triggers, in the same transaction (search follows: the edited word is found right "
-        "after its edit, and no longer once revision 0 is restored).",
+        "merge back (the indexes after it move), a speaker renamed (half the segments), a "
+        f"word replaced in every segment ({SEGMENTS} places), revision 0 restored (every "
+        "segment differs by then: the replace touched them all). Each is one transaction that "
+        "writes the rows it changes and a revision of what it changed (revision 0 keeps every "
+        "segment). The search index follows through the database's triggers, in the same "
+        "transaction (search follows: the edited word is found right after its edit, and no "
+        "longer once revision 0 is restored). Reading a revision (`editing.state_at`, median "
+        f"of {RUNS}) replays the deltas up to it: revision 1 one, the newest "
+        f"({first.revisions - 1}) every one before it.",
         "",
         "| database | first edit | a segment's text | split | merge | rename | replace | "
-        "restore | bytes a revision | revisions made | search follows |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "restore | read revision 1 | read the newest | revisions made | search follows |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for f in figures:
         lines.append(
             f"| {f.database} | {_ms(f.first_edit_ms)} | {_ms(f.edit_ms)} | {_ms(f.split_ms)} | "
             f"{_ms(f.merge_ms)} | {_ms(f.rename_ms)} | {_ms(f.replace_ms)} | "
-            f"{_ms(f.restore_ms)} | {f.revision_bytes:,} | {f.revisions} | "
-            f"{'yes' if f.search_follows else 'no'} |"
+            f"{_ms(f.restore_ms)} | {_ms(f.read_first_ms)} | {_ms(f.read_newest_ms)} | "
+            f"{f.revisions} | {'yes' if f.search_follows else 'no'} |"
+        )
+    same = all(
+        (f.kept_bytes, f.changes_bytes) == (first.kept_bytes, first.changes_bytes) for f in figures
+    )
+    lines += [
+        "",
+        "Bytes each kind of revision keeps, median, compact JSON as stored "
+        f"({'the same on every database' if same else 'of ' + first.database}): of the "
+        "segments (revision 0: every one; a later one: its delta, and a text only when it "
+        "is not the segments' texts joined) and its `changes` (the history's what changed).",
+        "",
+        "| revision | of the segments | changes |",
+        "| --- | --- | --- |",
+    ]
+    for kind, name in KINDS.items():
+        lines.append(
+            f"| {name} | {first.kept_bytes.get(kind, 0):,} | {first.changes_bytes.get(kind, 0):,} |"
         )
     lines += [
         "",
-        f"A revision of an hour keeps {first.revision_bytes / 1e6:.2f} MB; a transcript edited "
-        f"100 times keeps some {first.revision_bytes * 101 / 1e6:.0f} MB of history.",
+        f"The whole history of these {first.revisions} revisions: {first.history_bytes:,} bytes.",
         "",
     ]
     return lines

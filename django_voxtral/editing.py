@@ -3,17 +3,25 @@ replace, and the revisions that keep every saved state (number 0: the machine's,
 
 The one place for these rules; transcripts.py exposes them. Never decide who may edit here
 (callers pass only transcripts the user may change), and never change a transcript that is not done.
+
+How revisions are kept: number 0 holds every segment as the machine left it; each later one only
+what it changed, as range replacements over the ordered segment list (``delta``: a text edit
+replaces one segment by one, a split one by two, a merge two by one, a rename or a replace each
+run of touched segments, a restore what differs between the current list and the restored one).
+A revision's state is number 0's segments with the deltas of 1 to n applied in order (state_at:
+one query, which reads number 0's segments and the deltas before n, small ones).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from .db_retry import retry_locked
@@ -37,8 +45,11 @@ MAX_FIND_LENGTH = 1_000
 #: Times closer than this are the same time (times are kept to the millisecond).
 _EPSILON = 0.0005
 
-#: A segment's saved state: {"index", "start", "end", "text", "speaker", "words"}.
+#: A segment's state: {"index", "start", "end", "text", "speaker", "words"}.
 State = dict[str, Any]
+#: What a revision keeps of a segment (the index is its place in the list: a split or a merge
+#: does not rewrite the segments after it).
+STORED_FIELDS = ("start", "end", "text", "speaker", "words")
 
 
 @dataclass
@@ -53,12 +64,31 @@ class Edited:
     replaced: int = 0
 
 
+@dataclass(frozen=True)
+class SavedState:
+    """The transcript as a revision left it: every segment (with its index) and the text."""
+
+    segments: list[State]
+    text: str
+
+
+@dataclass
+class _Range:
+    """The current segments ``at`` to ``at + len(removed)`` replaced by ``added`` (their new
+    states; an index they carry is not kept, their place gives it)."""
+
+    at: int
+    removed: list[State]
+    added: list[State]
+
+
 @dataclass
 class _Change:
-    segments: list[State]
+    ranges: list[_Range]
     summary: str
     changes: list[dict[str, Any]]
-    touched: list[int] = field(default_factory=list)
+    #: The segments the edit answers with, as they are after it (with their new indexes).
+    touched: list[State] = field(default_factory=list)
     text: str | None = None
     replaced: int = 0
 
@@ -75,6 +105,14 @@ def state_of(segment: Segment) -> State:
         "speaker": segment.speaker,
         "words": list(segment.words or []),
     }
+
+
+def _stored(state: State) -> State:
+    return {name: state[name] for name in STORED_FIELDS}
+
+
+def _indexed(states: Iterable[State]) -> list[State]:
+    return [{"index": i, **_stored(s)} for i, s in enumerate(states)]
 
 
 def _words(state: State) -> tuple[Word, ...]:
@@ -105,13 +143,175 @@ def _state(index: int, timed: TimedText) -> State:
     }
 
 
+def _joined(texts: Iterable[str]) -> str:
+    return " ".join(str(t).strip() for t in texts if str(t).strip())
+
+
 def joined_text(segments: Sequence[State]) -> str:
     """The transcript's text for these segments: their texts joined by spaces, as a run joins."""
-    return " ".join(str(s["text"]).strip() for s in segments if str(s["text"]).strip())
+    return _joined(s["text"] for s in segments)
 
 
 def _seconds(value: float) -> str:
     return f"{value:.3f}".rstrip("0").rstrip(".") or "0"
+
+
+# -- the current segments, read as an edit needs them -----------------------------------------
+
+
+class _Current:
+    """A transcript's segments during an edit: times, texts and speakers of all of them (one
+    query, without words), words only of the segments an edit asks for (one query each time).
+
+    Segments are indexed 0 to n - 1 in order (the runner and every edit keep them so): a place
+    in the list is an index.
+    """
+
+    def __init__(self, transcript: Transcript) -> None:
+        self.transcript = transcript
+        rows = (
+            Segment.objects.filter(transcript=transcript)
+            .order_by("index")
+            .values_list("id", "start", "end", "text", "speaker")
+        )
+        self.ids: list[int] = []
+        #: Every segment's state without its words.
+        self.light: list[State] = []
+        for index, (pk, start, end, text, speaker) in enumerate(rows):
+            self.ids.append(pk)
+            self.light.append(
+                {"index": index, "start": start, "end": end, "text": text, "speaker": speaker}
+            )
+        self._words: dict[int, list[dict[str, Any]]] = {}
+
+    def __len__(self) -> int:
+        return len(self.light)
+
+    def check(self, index: int) -> None:
+        """NotInTranscript unless the transcript has segment ``index``."""
+        if not 0 <= index < len(self.light):
+            raise NotInTranscript(
+                f"The transcript has no segment {index}: its segments are 0 to "
+                f"{len(self.light) - 1}."
+                if self.light
+                else f"The transcript has no segment {index}: it has no segments.",
+                what="segment",
+            )
+
+    def states(self, indexes: Iterable[int]) -> list[State]:
+        """Segments ``indexes`` with their words (read once, for the ones not read yet)."""
+        wanted = list(indexes)
+        for index in wanted:
+            self.check(index)
+        missing = [self.ids[i] for i in dict.fromkeys(wanted) if i not in self._words]
+        if missing:
+            found = dict(Segment.objects.filter(id__in=missing).values_list("id", "words"))
+            for index in wanted:
+                if index not in self._words:
+                    self._words[index] = list(found[self.ids[index]] or [])
+        return [{**self.light[i], "words": self._words[i]} for i in wanted]
+
+    def state(self, index: int) -> State:
+        return self.states([index])[0]
+
+    def all(self) -> list[State]:
+        """Every segment with its words (one query, for a rename, a restore, revision 0)."""
+        if len(self._words) < len(self.light):
+            words = (
+                Segment.objects.filter(transcript=self.transcript)
+                .order_by("index")
+                .values_list("words", flat=True)
+            )
+            self._words = {i: list(w or []) for i, w in enumerate(words)}
+        return self.states(range(len(self.light)))
+
+
+# -- deltas: what a revision keeps, and replaying them ----------------------------------------
+
+
+def _tidied(ranges: Sequence[_Range]) -> list[_Range]:
+    """The ranges less what they leave as it was, touching ones joined: the smallest
+    replacements that make the same list (each run of changed segments, for equal counts; what
+    lies between the common start and end, for others)."""
+    pieces: list[_Range] = []
+    for r in sorted(ranges, key=lambda r: r.at):
+        old = [_stored(s) for s in r.removed]
+        new = [_stored(s) for s in r.added]
+        if len(old) == len(new):
+            k = 0
+            while k < len(old):
+                if old[k] == new[k]:
+                    k += 1
+                    continue
+                j = k
+                while j < len(old) and old[j] != new[j]:
+                    j += 1
+                pieces.append(_Range(r.at + k, r.removed[k:j], r.added[k:j]))
+                k = j
+            continue
+        shortest = min(len(old), len(new))
+        head = 0
+        while head < shortest and old[head] == new[head]:
+            head += 1
+        tail = 0
+        while tail < shortest - head and old[-1 - tail] == new[-1 - tail]:
+            tail += 1
+        pieces.append(
+            _Range(r.at + head, r.removed[head : len(old) - tail], r.added[head : len(new) - tail])
+        )
+    joined: list[_Range] = []
+    for piece in pieces:
+        last = joined[-1] if joined else None
+        if last is not None and last.at + len(last.removed) == piece.at:
+            joined[-1] = _Range(last.at, last.removed + piece.removed, last.added + piece.added)
+        else:
+            joined.append(piece)
+    return joined
+
+
+def _delta(ranges: Sequence[_Range]) -> list[dict[str, Any]]:
+    """The ranges as a revision keeps them: ``at`` in the list as the entries before left it,
+    ``removed`` how many segments go, ``added`` the states that take their place."""
+    delta: list[dict[str, Any]] = []
+    moved = 0
+    for r in ranges:
+        delta.append(
+            {"at": r.at + moved, "removed": len(r.removed), "added": [_stored(s) for s in r.added]}
+        )
+        moved += len(r.added) - len(r.removed)
+    return delta
+
+
+def _replayed(states: list[State], delta: Sequence[Mapping[str, Any]], number: int) -> None:
+    for entry in delta:
+        at, removed = entry["at"], entry["removed"]
+        if not 0 <= at <= at + removed <= len(states):
+            raise RuntimeError(
+                f"Revision {number} replaces segments {at} to {at + removed - 1}, but the "
+                f"revisions before it leave {len(states)}: its history was changed outside "
+                "editing.py, so this revision cannot be rebuilt."
+            )
+        states[at : at + removed] = entry["added"]
+
+
+def state_at(transcript: Transcript, number: int) -> SavedState:
+    """The segments and text revision ``number`` left: revision 0's segments with the deltas of
+    1 to ``number`` applied in order, in one query. NotInTranscript when it has no such one."""
+    rows = list(
+        transcript.revisions.filter(number__lte=number)
+        .order_by("number")
+        .values_list("number", "segments", "delta", "text")
+    )
+    if not rows or rows[-1][0] != number:
+        raise NotInTranscript(_no_revision(transcript, number), what="revision")
+    states: list[State] = []
+    for found, segments, delta, _text in rows:
+        if found == 0:
+            states = list(segments)
+        else:
+            _replayed(states, delta, found)
+    text = rows[-1][3]
+    return SavedState(_indexed(states), joined_text(states) if text is None else text)
 
 
 # -- the transaction every edit runs in -------------------------------------------------------
@@ -133,44 +333,53 @@ def _latest(transcript: Transcript) -> int | None:
     return next(iter(numbers[:1]), None)
 
 
-def _write_segments(transcript: Transcript, rows: list[Segment], after: list[State]) -> None:
-    """The rows made to match ``after``; the search index follows them (database triggers)."""
-    if len(rows) == len(after):
-        changed: list[Segment] = []
-        for row, state in zip(rows, after, strict=True):
-            if state_of(row) != state:
-                row.start, row.end, row.text = state["start"], state["end"], state["text"]
-                row.speaker, row.words = state["speaker"], state["words"]
-                changed.append(row)
-        Segment.objects.bulk_update(
-            changed, ["start", "end", "text", "speaker", "words"], batch_size=500
-        )
-        return
-    # Split, merge or a restore of another count: the indexes move, so the rows are made
-    # again (an in-place shift would trip the unique (transcript, index) on the way).
-    Segment.objects.filter(transcript=transcript).delete()
-    Segment.objects.bulk_create(
-        (
-            Segment(
-                transcript=transcript,
-                index=state["index"],
-                start=state["start"],
-                end=state["end"],
-                text=state["text"],
-                speaker=state["speaker"],
-                words=state["words"],
-            )
-            for state in after
-        ),
-        batch_size=500,
+def _row(transcript: Transcript, index: int, state: State) -> Segment:
+    return Segment(
+        transcript=transcript,
+        index=index,
+        start=state["start"],
+        end=state["end"],
+        text=state["text"],
+        speaker=state["speaker"],
+        words=state["words"],
     )
 
 
+def _write_segments(transcript: Transcript, current: _Current, ranges: Sequence[_Range]) -> None:
+    """The rows made to match the ranges: each range's rows deleted and its new ones created
+    (cheaper than Django's bulk_update of many rows); when counts change, the rows after move
+    their indexes twice, first past every index (so the unique (transcript, index) never meets
+    two rows), then to their places. The search index follows the rows (database triggers)."""
+    gone = [current.ids[r.at + k] for r in ranges for k in range(len(r.removed))]
+    Segment.objects.filter(id__in=gone).delete()
+    created: list[Segment] = []
+    #: The rows kept between ranges (from, until) and how far they move.
+    stretches: list[tuple[int, int, int]] = []
+    moved = 0
+    for n, r in enumerate(ranges):
+        created += [_row(transcript, r.at + moved + k, s) for k, s in enumerate(r.added)]
+        moved += len(r.added) - len(r.removed)
+        until = ranges[n + 1].at if n + 1 < len(ranges) else len(current)
+        stretches.append((r.at + len(r.removed), until, moved))
+    moving = [n for n, (_, _, by) in enumerate(stretches) if by]
+    if moving:
+        rows = Segment.objects.filter(transcript=transcript)
+        lift = len(current) + len(created) + 1
+        rows.filter(index__gte=stretches[moving[0]][0]).update(index=F("index") + lift)
+        for since, until, by in stretches[moving[0] :]:
+            if since < until:
+                rows.filter(index__gte=since + lift, index__lt=until + lift).update(
+                    index=F("index") - lift + by
+                )
+    Segment.objects.bulk_create(created, batch_size=500)
+
+
 def _save(
-    transcript: Transcript, author: Any, make: Callable[[Transcript, list[State]], _Change]
+    transcript: Transcript, author: Any, make: Callable[[Transcript, _Current], _Change]
 ) -> Edited:
     """One edit in one short transaction: the transcript locked, the change made from the
-    current segments, the rows and text written, a revision saved (number 0 first, once).
+    current segments (words read only where it needs them), the rows and text written, a
+    revision saved with what changed (number 0 first, once, with every segment).
 
     Tried again while SQLite says the database is locked (db_retry), unless the caller holds a
     transaction of its own."""
@@ -178,14 +387,12 @@ def _save(
     def attempt() -> tuple[Edited, str]:
         with transaction.atomic():
             locked = _locked_done(transcript)
-            rows = list(Segment.objects.filter(transcript=locked).order_by("index"))
-            before = [state_of(row) for row in rows]
-            change = make(locked, before)
+            current = _Current(locked)
+            change = make(locked, current)
+            ranges = _tidied(change.ranges)
             latest = _latest(locked)
-            wanted = set(change.touched)
-            touched = [s for s in change.segments if s["index"] in wanted]
-            if change.segments == before and change.text in (None, locked.text):
-                return Edited(None, latest, touched, change.replaced), locked.text
+            if not ranges and change.text in (None, locked.text):
+                return Edited(None, latest, change.touched, change.replaced), locked.text
             if latest is None:
                 Revision.objects.create(
                     transcript=locked,
@@ -194,11 +401,15 @@ def _save(
                     created=locked.finished or timezone.now(),
                     summary="The machine's transcript",
                     text=locked.text,
-                    segments=before,
+                    segments=[_stored(s) for s in current.all()],
                 )
                 latest = 0
-            _write_segments(locked, rows, change.segments)
-            locked.text = change.text if change.text is not None else joined_text(change.segments)
+            texts: list[str] = [s["text"] for s in current.light]
+            for r in reversed(ranges):
+                texts[r.at : r.at + len(r.removed)] = [s["text"] for s in r.added]
+            joined = _joined(texts)
+            _write_segments(locked, current, ranges)
+            locked.text = change.text if change.text is not None else joined
             locked.save(update_fields=["text"])
             number = latest + 1
             Revision.objects.create(
@@ -207,24 +418,13 @@ def _save(
                 author=author if getattr(author, "is_authenticated", False) else None,
                 summary=change.summary[:200],
                 changes=change.changes,
-                text=locked.text,
-                segments=change.segments,
+                text=None if locked.text == joined else locked.text,
+                delta=_delta(ranges),
             )
-            return Edited(number, number, touched, change.replaced), locked.text
+            return Edited(number, number, change.touched, change.replaced), locked.text
 
     edited, transcript.text = retry_locked(attempt, f"transcript {transcript.pk}: edit")
     return edited
-
-
-def _segment(before: list[State], index: int) -> State:
-    if not 0 <= index < len(before):
-        raise NotInTranscript(
-            f"The transcript has no segment {index}: its segments are 0 to {len(before) - 1}."
-            if before
-            else f"The transcript has no segment {index}: it has no segments.",
-            what="segment",
-        )
-    return before[index]
 
 
 # -- one segment ------------------------------------------------------------------------------
@@ -271,7 +471,7 @@ def _clean_time(value: Any, name: str) -> float:
 
 def _check_times(
     transcript: Transcript,
-    before: list[State],
+    before: Sequence[State],
     index: int,
     start: float,
     end: float,
@@ -354,13 +554,18 @@ def edit_segment(
     new_end = None if end is None else _clean_time(end, "end")
     new_speaker = None if speaker is None else _clean_speaker(speaker)
 
-    def make(locked: Transcript, before: list[State]) -> _Change:
-        old = _segment(before, index)
+    def make(locked: Transcript, current: _Current) -> _Change:
+        old = current.state(index)
         s_start = float(old["start"]) if new_start is None else new_start
         s_end = float(old["end"]) if new_end is None else new_end
         if new_start is not None or new_end is not None:
             _check_times(
-                locked, before, index, s_start, s_end, (new_start is not None, new_end is not None)
+                locked,
+                current.light,
+                index,
+                s_start,
+                s_end,
+                (new_start is not None, new_end is not None),
             )
         s_speaker = old["speaker"] if new_speaker is None else new_speaker
         s_text = old["text"] if new_text is None else new_text
@@ -388,9 +593,13 @@ def edit_segment(
             for name in ("text", "start", "end", "speaker")
             if old[name] != state[name]
         ]
-        after = [*before[:index], state, *before[index + 1 :]]
         what = " and ".join(c["field"] for c in changes)
-        return _Change(after, f"Edited segment {index} {what}", changes, touched=[index])
+        return _Change(
+            [_Range(index, [old], [state])],
+            f"Edited segment {index} {what}",
+            changes,
+            touched=[state],
+        )
 
     return _save(transcript, author, make)
 
@@ -416,8 +625,8 @@ def split_segment(
         raise EditRejected("word must be a whole number (the first word is 0).", field="word")
     cut_word = 0 if word is None else int(word)
 
-    def make(locked: Transcript, before: list[State]) -> _Change:
-        old = _segment(before, index)
+    def make(locked: Transcript, current: _Current) -> _Change:
+        old = current.state(index)
         try:
             if cut_at is not None:
                 first, second = split_at_time(_timed(old), cut_at)
@@ -428,8 +637,7 @@ def split_segment(
                 f"Segment {index} cannot be split so: {exc}.",
                 field="at" if cut_at is not None else "word",
             ) from None
-        moved = [{**s, "index": s["index"] + 1} for s in before[index + 1 :]]
-        after = [*before[:index], _state(index, first), _state(index + 1, second), *moved]
+        halves = [_state(index, first), _state(index + 1, second)]
         where = f"at {_seconds(first.end)} s"
         change = {
             "index": index,
@@ -438,7 +646,7 @@ def split_segment(
             "after": [first.text, second.text],
         }
         return _Change(
-            after, f"Split segment {index} {where}", [change], touched=[index, index + 1]
+            [_Range(index, [old], halves)], f"Split segment {index} {where}", [change], halves
         )
 
     return _save(transcript, author, make)
@@ -451,9 +659,9 @@ def merge_segments(transcript: Transcript, index: int, *, author: Any = None) ->
     speaker on both first: nobody's words are given to someone else silently).
     """
 
-    def make(locked: Transcript, before: list[State]) -> _Change:
-        first = _segment(before, index)
-        if index + 1 >= len(before):
+    def make(locked: Transcript, current: _Current) -> _Change:
+        current.check(index)
+        if index + 1 >= len(current):
             raise EditRejected(
                 f"Segment {index} is the last one: there is no next segment to merge it with. "
                 f"Merge segment {index - 1} instead."
@@ -461,7 +669,7 @@ def merge_segments(transcript: Transcript, index: int, *, author: Any = None) ->
                 else "The transcript has one segment: there is nothing to merge it with.",
                 field="index",
             )
-        second = before[index + 1]
+        first, second = current.states([index, index + 1])
         if first["speaker"] != second["speaker"]:
             raise EditRejected(
                 f"Segments {index} and {index + 1} have different speakers "
@@ -470,15 +678,19 @@ def merge_segments(transcript: Transcript, index: int, *, author: Any = None) ->
                 field="speaker",
             )
         merged = merge(_timed(first), _timed(second))
-        moved = [{**s, "index": s["index"] - 1} for s in before[index + 2 :]]
-        after = [*before[:index], _state(index, merged), *moved]
+        joined = _state(index, merged)
         change = {
             "index": index,
             "field": "merge",
             "before": [first["text"], second["text"]],
             "after": merged.text,
         }
-        return _Change(after, f"Merged segments {index} and {index + 1}", [change], [index])
+        return _Change(
+            [_Range(index, [first, second], [joined])],
+            f"Merged segments {index} and {index + 1}",
+            [change],
+            [joined],
+        )
 
     return _save(transcript, author, make)
 
@@ -499,26 +711,28 @@ def rename_speaker(transcript: Transcript, old: Any, new: Any, *, author: Any = 
             field="to",
         )
 
-    def make(locked: Transcript, before: list[State]) -> _Change:
-        known = list(dict.fromkeys(s["speaker"] for s in before if s["speaker"]))
+    def make(locked: Transcript, current: _Current) -> _Change:
+        known = list(dict.fromkeys(s["speaker"] for s in current.light if s["speaker"]))
         if old_name not in known:
             raise EditRejected(
                 f"No segment has the speaker {old_name!r}; the speakers are: "
                 f"{', '.join(repr(k) for k in known) or 'none'}.",
                 field="from",
             )
+        # A word may name the speaker in another's segment: every segment's words are read.
+        before = current.all()
         after: list[State] = []
-        touched: list[int] = []
+        touched: list[State] = []
         for state in before:
             words = _renamed_words(state["words"], old_name, new_name)
             if state["speaker"] == old_name:
-                touched.append(state["index"])
-                after.append({**state, "speaker": new_name, "words": words})
+                touched.append({**state, "speaker": new_name, "words": words})
+                after.append(touched[-1])
             else:
                 after.append({**state, "words": words})
         change = {"index": None, "field": "speaker", "before": old_name, "after": new_name}
         summary = f"Renamed speaker {old_name} to {new_name} ({len(touched)} segments)"
-        return _Change(after, summary, [change], touched)
+        return _Change([_Range(0, before, after)], summary, [change], touched)
 
     return _save(transcript, author, make)
 
@@ -541,17 +755,20 @@ def replace_text(
             )
     pattern = re.compile(re.escape(find), 0 if match_case else re.IGNORECASE)
 
-    def make(locked: Transcript, before: list[State]) -> _Change:
-        after: list[State] = []
+    def make(locked: Transcript, current: _Current) -> _Change:
+        ranges: list[_Range] = []
         changes: list[dict[str, Any]] = []
         count = 0
-        for state in before:
-            text, found = pattern.subn(lambda _: replacement, state["text"])
+        found_in: dict[int, str] = {}
+        for light in current.light:
+            text, found = pattern.subn(lambda _: replacement, light["text"])
             text = " ".join(text.split())
             count += found
-            if not found or text == state["text"]:
-                after.append(state)
-                continue
+            if found and text != light["text"]:
+                found_in[light["index"]] = text
+        # Only the segments where something was found are read with their words.
+        for state in current.states(found_in):
+            text = found_in[state["index"]]
             if not text:
                 raise EditRejected(
                     f"Replacing would leave segment {state['index']} without words; merge it "
@@ -565,18 +782,19 @@ def replace_text(
                 end=float(state["end"]),
                 speaker=state["speaker"] or None,
             )
-            after.append({**state, "text": text, "words": [w.to_contract() for w in words]})
+            new = {**state, "text": text, "words": [w.to_contract() for w in words]}
+            ranges.append(_Range(state["index"], [state], [new]))
             changes.append(
                 {"index": state["index"], "field": "text", "before": state["text"], "after": text}
             )
         summary = f"Replaced {find!r} with {replacement!r} ({count} times)"
-        touched = [c["index"] for c in changes]
-        return _Change(after, summary, changes, touched, replaced=count)
+        touched = [r.added[0] for r in ranges]
+        return _Change(ranges, summary, changes, touched, replaced=count)
 
     return _save(transcript, author, make)
 
 
-def _differences(before: list[State], after: list[State]) -> list[dict[str, Any]]:
+def _differences(before: Sequence[State], after: Sequence[State]) -> list[dict[str, Any]]:
     changes: list[dict[str, Any]] = []
     for i in range(max(len(before), len(after))):
         old = before[i] if i < len(before) else None
@@ -601,19 +819,18 @@ def _differences(before: list[State], after: list[State]) -> list[dict[str, Any]
 
 def restore_revision(transcript: Transcript, number: int, *, author: Any = None) -> Edited:
     """Makes revision ``number``'s segments and text the current ones again, as a new revision
-    ("Restored revision 2"): nothing in between is lost, it can be restored in turn."""
+    ("Restored revision 2"): nothing in between is lost, it can be restored in turn. The new
+    revision keeps what differs between the current segments and those (state_at)."""
 
-    def make(locked: Transcript, before: list[State]) -> _Change:
-        revision = locked.revisions.filter(number=number).first()
-        if revision is None:
-            raise NotInTranscript(_no_revision(locked, number), what="revision")
-        after = [dict(s) for s in revision.segments]
+    def make(locked: Transcript, current: _Current) -> _Change:
+        saved = state_at(locked, number)
+        before = current.all()
         return _Change(
-            after,
+            [_Range(0, before, saved.segments)],
             f"Restored revision {number}",
-            _differences(before, after),
-            touched=[s["index"] for s in after],
-            text=revision.text,
+            _differences(before, saved.segments),
+            touched=saved.segments,
+            text=saved.text,
         )
 
     return _save(transcript, author, make)
@@ -633,8 +850,14 @@ def _no_revision(transcript: Transcript, number: int) -> str:
 
 
 def revision(transcript: Transcript, number: int) -> Revision:
-    """Revision ``number`` of the transcript; NotInTranscript when it has none of that number."""
-    found = transcript.revisions.filter(number=number).select_related("author").first()
+    """Revision ``number`` of the transcript, without its segments or delta (state_at gives
+    what it left); NotInTranscript when it has none of that number."""
+    found = (
+        transcript.revisions.filter(number=number)
+        .select_related("author")
+        .defer("segments", "delta")
+        .first()
+    )
     if found is None:
         raise NotInTranscript(_no_revision(transcript, number), what="revision")
     return found
@@ -669,7 +892,7 @@ def result_at(transcript: Transcript, number: int | None) -> TranscriptionResult
     current = transcript.to_result()
     if number is None or (number == 0 and _latest(transcript) is None):
         return current
-    saved = revision(transcript, number)
+    saved = state_at(transcript, number)
     segments = tuple(
         ResultSegment(
             int(s["index"]),
@@ -687,7 +910,9 @@ def result_at(transcript: Transcript, number: int | None) -> TranscriptionResult
 __all__ = [
     "MAX_FIND_LENGTH",
     "MAX_SEGMENT_TEXT",
+    "STORED_FIELDS",
     "Edited",
+    "SavedState",
     "edit_segment",
     "joined_text",
     "merge_segments",
@@ -698,5 +923,6 @@ __all__ = [
     "revision",
     "revision_asked",
     "split_segment",
+    "state_at",
     "state_of",
 ]

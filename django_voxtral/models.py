@@ -318,7 +318,9 @@ class Revision(models.Model):
     """One saved state of a transcript's segments: number 0 is the machine's own, kept for good.
 
     Made by editing.py only: number 0 lazily, as a copy of the segments before the first edit;
-    each edit, then, the next number with who made it, what changed and the state after it.
+    each edit, then, the next number with who made it, what changed, and only the segments it
+    changed (``delta``): its state is number 0's with the deltas up to it applied
+    (editing.state_at).
     """
 
     transcript = models.ForeignKey(Transcript, on_delete=models.CASCADE, related_name="revisions")
@@ -335,10 +337,17 @@ class Revision(models.Model):
     summary = models.CharField(max_length=200)
     #: What changed, as {"index", "field", "before", "after"} items.
     changes = models.JSONField(default=list, blank=True)
-    #: The transcript's text after this revision (number 0: the machine's text as it was).
-    text = models.TextField(blank=True)
-    #: Every segment after this revision, as {"index", "start", "end", "text", "speaker", "words"}.
+    #: The transcript's text after this revision when it is not its segments' texts joined
+    #: (editing.joined_text): always for number 0 (the machine's text as it was), later only for
+    #: a restore that brought such a text back; null otherwise.
+    text = models.TextField(null=True, blank=True)
+    #: Number 0 only: every segment, in order, as {"start", "end", "text", "speaker", "words"}
+    #: (a segment's index is its place); empty for the others.
     segments = models.JSONField(default=list, blank=True)
+    #: The others: what this revision changed in the ordered segment list, as range replacements
+    #: applied in order, {"at": place, "removed": how many segments, "added": [their new states,
+    #: as in segments]}; "at" counts in the list as the entries before left it. Empty for 0.
+    delta = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["transcript", "-number"]

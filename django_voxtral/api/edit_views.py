@@ -154,7 +154,9 @@ class RestoredSerializer(RevisionDetailSerializer):
     restored = serializers.IntegerField(help_text="The revision restored.")
 
 
-def revision_data(revision: Revision, *, detail: bool = False) -> dict[str, Any]:
+def revision_data(revision: Revision, state: editing.SavedState | None = None) -> dict[str, Any]:
+    """A revision as the API answers it; with ``state`` (what it left: editing.state_at) also
+    its text and segments."""
     author = revision.author
     data: dict[str, Any] = {
         "number": revision.number,
@@ -163,9 +165,9 @@ def revision_data(revision: Revision, *, detail: bool = False) -> dict[str, Any]
         "summary": revision.summary,
         "changes": revision.changes,
     }
-    if detail:
-        data["text"] = revision.text
-        data["segments"] = revision.segments
+    if state is not None:
+        data["text"] = state.text
+        data["segments"] = state.segments
     return data
 
 
@@ -344,7 +346,7 @@ class RevisionListView(EditView):
     )
     def get(self, request: Request, pk: Any) -> Response:
         transcript = self.transcript(request, pk, change=False)
-        revisions = transcript.revisions.select_related("author").defer("segments", "text")
+        revisions = transcript.revisions.select_related("author").defer("segments", "delta", "text")
         return Response([revision_data(r) for r in revisions.order_by("-number")])
 
 
@@ -356,7 +358,8 @@ class RevisionDetailView(EditView):
     )
     def get(self, request: Request, pk: Any, number: int) -> Response:
         transcript = self.transcript(request, pk, change=False)
-        return Response(revision_data(editing.revision(transcript, number), detail=True))
+        found = editing.revision(transcript, number)
+        return Response(revision_data(found, editing.state_at(transcript, number)))
 
 
 class RevisionRestoreView(EditView):
@@ -373,8 +376,9 @@ class RevisionRestoreView(EditView):
         self.body(request)
         edited = transcripts.restore_revision(transcript, number, author=request.user)
         newest = editing.revision(transcript, edited.latest if edited.latest is not None else 0)
+        state = editing.state_at(transcript, newest.number)
         return Response(
-            {**revision_data(newest, detail=True), "revision": newest.number, "restored": number}
+            {**revision_data(newest, state), "revision": newest.number, "restored": number}
         )
 
 

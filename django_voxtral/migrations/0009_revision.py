@@ -26,8 +26,9 @@ class Migration(migrations.Migration):
                 ("created", models.DateTimeField(default=django.utils.timezone.now)),
                 ("summary", models.CharField(max_length=200)),
                 ("changes", models.JSONField(blank=True, default=list)),
-                ("text", models.TextField(blank=True)),
+                ("text", models.TextField(blank=True, null=True)),
                 ("segments", models.JSONField(blank=True, default=list)),
+                ("delta", models.JSONField(blank=True, default=list)),
                 (
                     "author",
                     models.ForeignKey(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import os
 import re
 import socket
@@ -15,6 +16,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import jiwer
 import numpy as np
@@ -31,7 +33,13 @@ from django_voxtral.speech.backends.local import (
     convert,
     default_cpu_threads,
     default_workers,
+    from_engine,
     temperatures,
+)
+from django_voxtral.speech.backends.no_speech import (
+    is_anomalous,
+    is_no_speech,
+    word_anomaly_score,
 )
 from django_voxtral.speech.backends.options import LANGUAGES, TranscriptionOptions
 from django_voxtral.speech.backends.packing import (
@@ -155,18 +163,67 @@ def test_translate_gives_english(
     assert not words & {"je", "suis", "nous", "avec", "mes", "amis", "allons"}, result.text
 
 
-def test_music_alone_gives_no_text(backend: LocalBackend, tmp_path: Path) -> None:
+@pytest.fixture(scope="session")
+def chord_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # 20 s of a slowly swelling C major chord: nothing anyone says.
-    path = tmp_path / "chord.flac"
+    path = tmp_path_factory.mktemp("chord") / "chord.flac"
     chord = "0.2*sin(2*PI*261.6*t)+0.2*sin(2*PI*329.6*t)+0.2*sin(2*PI*392*t)*(1+0.5*sin(PI*t))"
     subprocess.run(
         ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi",
          "-i", f"aevalsrc={chord}:s=16000:d=20", "-ac", "1", str(path)],
         check=True,
     )  # fmt: skip
-    result = backend.transcribe(path, TranscriptionOptions(language="en"))
+    return path
+
+
+def test_music_alone_gives_no_text(backend: LocalBackend, chord_clip: Path) -> None:
+    result = backend.transcribe(chord_clip, TranscriptionOptions(language="en"))
     assert result.text == "" and result.segments == () and result.words == ()
     assert all(d.reason == "no_speech" and 0 <= d.start <= d.end <= 20 for d in result.dropped)
+
+
+def cpu_isas() -> list[str]:
+    """The instruction sets CTranslate2 can be made to use here (CT2_FORCE_CPU_ISA)."""
+    try:
+        flags = set(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        return []
+    wanted = {"GENERIC": "sse4_1", "AVX": "avx", "AVX2": "avx2", "AVX512": "avx512f"}
+    return [isa for isa, flag in wanted.items() if flag in flags]
+
+
+MUSIC_IN_A_CHILD = """
+import json, sys
+from pathlib import Path
+from django_voxtral.speech.backends.local import LocalBackend
+from django_voxtral.speech.backends.options import TranscriptionOptions
+with LocalBackend(cache_dir=sys.argv[2]) as local:
+    result = local.transcribe(Path(sys.argv[1]), TranscriptionOptions(language="en"))
+print(json.dumps({"text": result.text, "reasons": [d.reason for d in result.dropped]}))
+"""
+
+
+@pytest.mark.skipif(not cpu_isas(), reason="CTranslate2's x86 instruction sets only")
+def test_music_alone_gives_no_text_whichever_kernels_the_cpu_has(
+    backend: LocalBackend, chord_clip: Path, model_cache: Path
+) -> None:
+    # int8 matrix products differ by instruction set and library (CTranslate2 picks them by
+    # CPU): the same chord's no-speech probability goes from 0.53 to 0.61 across them, on both
+    # sides of Whisper's 0.6. The rule must not hang on that: every set this CPU has, forced.
+    assert backend.compute_type == "int8"
+    for isa in cpu_isas():
+        env = {**os.environ, "CT2_FORCE_CPU_ISA": isa, "HF_HUB_OFFLINE": "1"}
+        done = subprocess.run(
+            [sys.executable, "-c", MUSIC_IN_A_CHILD, str(chord_clip), str(model_cache)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, (isa, done.stderr[-2000:])
+        answer = json.loads(done.stdout.strip().splitlines()[-1])
+        assert answer["text"] == "", (isa, answer)
+        assert set(answer["reasons"]) <= {"no_speech"}, (isa, answer)
 
 
 def test_chunks_from_several_threads_read_as_one_by_one(
@@ -274,6 +331,69 @@ def test_text_whisper_marks_as_not_speech_is_dropped_with_its_words() -> None:
         (1, 2.5, 5.0, "Past the end"),
     ]
     assert [w.text for w in decoded.words] == ["Hi"]
+
+
+def engine_segment(
+    start: float, end: float, nsp: float, logprob: float, words: list[tuple[str, float, float]]
+) -> SimpleNamespace:
+    """A faster-whisper segment: its words (text, duration, probability) back to back."""
+    made, at = [], start
+    for text, duration, probability in words:
+        made.append(
+            SimpleNamespace(start=at, end=at + duration, word=text, probability=probability)
+        )
+        at += duration
+    return SimpleNamespace(
+        start=start,
+        end=end,
+        text="".join(w[0] for w in words),
+        no_speech_prob=nsp,
+        avg_logprob=logprob,
+        words=made,
+    )
+
+
+def test_made_up_words_of_a_failed_decoding_are_not_speech() -> None:
+    # Whisper's hallucination test (improbable or implausibly timed words) is the second sign
+    # of no speech beside the no-speech probability, for a decoding that failed (log-prob < -1).
+    decoded = convert(
+        from_engine(
+            [
+                # The chord's figures on one CPU: under 0.6, but a made-up word.
+                engine_segment(4.92, 6.32, 0.527, -1.31, [(" Music", 1.4, 0.004)]),
+                # Failed, but the words are plausible.
+                engine_segment(7.0, 7.8, 0.3, -1.2, [(" ask", 0.4, 0.6), (" what", 0.4, 0.7)]),
+                # Improbable but confident.
+                engine_segment(8.0, 9.4, 0.5, -0.4, [(" Music", 1.4, 0.004)]),
+            ]
+        ),
+        duration=10.0,
+    )
+    assert [(d.text, d.reason) for d in decoded.dropped] == [("Music", "no_speech")]
+    assert [s.text for s in decoded.segments] == ["ask what", "Music"]
+    assert [w.text for w in decoded.words] == ["ask", "what", "Music"]
+    # Judged on the engine's segment before a pack is split: the pieces keep the judgement.
+    [raw] = from_engine([engine_segment(0.0, 3.0, 0.5, -1.3, [(" a", 1.0, 0.01)] * 3)])
+    assert raw.anomalous
+    first, second = unpack([raw], [0.0, 1.6], [1.1, 1.4])
+    assert first[0].anomalous and second[0].anomalous
+
+
+def test_whispers_word_anomaly_score() -> None:
+    assert word_anomaly_score(0.9, 0.5) == 0.0
+    assert word_anomaly_score(0.1, 0.5) == 1.0
+    assert word_anomaly_score(0.9, 0.033) == pytest.approx(1.5)
+    assert word_anomaly_score(0.9, 3.5) == pytest.approx(1.5)
+    # Punctuation is left out; the first 8 words decide; 3 or nearly one per word is anomalous.
+    assert not is_anomalous([])
+    assert not is_anomalous([(" .", 0.0, 0.0)])
+    assert is_anomalous([(" You", 0.02, 1.4)])
+    assert not is_anomalous([(" Thank", 0.04, 0.3), (" you", 0.95, 0.3)])
+    assert is_anomalous([(" a", 0.01, 0.3)] * 3 + [(" b", 0.9, 0.3)] * 5)
+    assert not is_anomalous([(" b", 0.9, 0.3)] * 8 + [(" a", 0.01, 0.3)] * 3)
+    assert is_no_speech(0.527, -1.31, anomalous=True) and not is_no_speech(0.527, -1.31)
+    assert not is_no_speech(0.527, -0.9, anomalous=True) and not is_no_speech(0.9, -0.9)
+    assert is_no_speech(0.61, -1.01) and not is_no_speech(0.6, -1.01)
 
 
 def test_unpack_gives_each_chunk_its_own_words() -> None:

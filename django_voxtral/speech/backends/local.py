@@ -19,7 +19,7 @@ from ..results import DroppedText, InferenceStatus, Segment, TranscriptionResult
 from .base import AudioPath, SpeechBackend
 from .errors import BackendNotConfigured
 from .http import number_option
-from .no_speech import is_no_speech
+from .no_speech import is_anomalous, is_no_speech
 from .options import TranscriptionOptions
 from .packing import (
     GAP_SECONDS,
@@ -111,7 +111,11 @@ class _Decoded:
 
 
 def from_engine(raw_segments: Iterable[Any]) -> tuple[EngineSegment, ...]:
-    """faster-whisper's segments as plain data (Python floats), decoding them as it goes."""
+    """faster-whisper's segments as plain data (Python floats), decoding them as it goes.
+
+    Whisper's hallucination test is made here, on the words as the engine gave them (with their
+    probabilities, which are not kept), before packed chunks are split apart.
+    """
     return tuple(
         EngineSegment(
             start=float(raw.start),
@@ -122,20 +126,31 @@ def from_engine(raw_segments: Iterable[Any]) -> tuple[EngineSegment, ...]:
             words=tuple(
                 EngineWord(float(w.start), float(w.end), str(w.word)) for w in raw.words or ()
             ),
+            anomalous=is_anomalous(
+                (str(w.word), float(w.probability), float(w.end) - float(w.start))
+                for w in raw.words or ()
+            ),
         )
         for raw in raw_segments
     )
 
 
 def convert(engine_segments: Iterable[EngineSegment], duration: float) -> _Decoded:
-    """Our segments, words and dropped text; what Whisper marks as not speech is dropped."""
+    """Our segments, words and dropped text; what Whisper marks as not speech is dropped.
+
+    Whisper's rule (no_speech.is_no_speech) reads the segment's two figures and whether its
+    words failed Whisper's hallucination test (from_engine). The figures are those of the
+    decoding faster-whisper kept: the first of the fallback temperatures to pass Whisper's
+    thresholds, else, when every temperature failed, the one of highest average
+    log-probability (reported with the last temperature, 1.0, whichever it was).
+    """
     segments: list[Segment] = []
     words: list[Word] = []
     dropped: list[DroppedText] = []
     for raw in engine_segments:
         text = raw.text.strip()
         start, end = _seconds(raw.start, duration), _seconds(raw.end, duration)
-        if is_no_speech(raw.no_speech_prob, raw.avg_logprob):
+        if is_no_speech(raw.no_speech_prob, raw.avg_logprob, anomalous=raw.anomalous):
             if text:
                 dropped.append(DroppedText(start, end, text, "no_speech"))
             continue

@@ -38,6 +38,9 @@ class EngineSegment:
     no_speech_prob: float
     avg_logprob: float
     words: tuple[EngineWord, ...] = ()
+    #: Whether the engine's own words fail Whisper's hallucination test (no_speech.is_anomalous),
+    #: judged on the segment as decoded, before any split: like the two figures above.
+    anomalous: bool = False
 
 
 @dataclass(frozen=True, slots=True)

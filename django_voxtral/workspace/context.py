@@ -6,12 +6,12 @@ Shared by the admin's workspace and the owner's page; never checks who may see t
 
 from __future__ import annotations
 
-import mimetypes
 from typing import Any
 
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
+from ..captions import is_audio_only
 from ..models import Transcript, TranscriptChunk
 from ..permissions import may
 from ..speech.formats import FORMATS
@@ -22,10 +22,10 @@ LIVE_STATUSES = (Transcript.Status.QUEUED, Transcript.Status.RUNNING)
 
 
 def media_element(transcript: Transcript) -> str:
-    """``audio`` when the file's name says audio, else ``video`` (which plays either)."""
+    """``audio`` when the file's name says audio, else ``video`` (captions.is_audio_only's rule,
+    as the template tags' players)."""
     name = transcript.media_name or (transcript.media.name if transcript.media else "")
-    kind = mimetypes.guess_type(name or "")[0] or ""
-    return "audio" if kind.startswith("audio/") else "video"
+    return "audio" if is_audio_only(name or "") else "video"
 
 
 def _reverse(name: str, **kwargs: Any) -> str | None:

@@ -110,11 +110,16 @@ class _Decoded:
     dropped: tuple[DroppedText, ...]
 
 
-def from_engine(raw_segments: Iterable[Any]) -> tuple[EngineSegment, ...]:
+def from_engine(
+    raw_segments: Iterable[Any], *, judge_words: bool = True
+) -> tuple[EngineSegment, ...]:
     """faster-whisper's segments as plain data (Python floats), decoding them as it goes.
 
     Whisper's hallucination test is made here, on the words as the engine gave them (with their
-    probabilities, which are not kept), before packed chunks are split apart.
+    probabilities, which are not kept), before packed chunks are split apart; only with
+    ``judge_words``. A translation's words are not judged: they are English words over speech
+    in another language, aligned and scored loosely (0.06 to 0.5 for a clean French sentence
+    whose translation is right), so their scores tell nothing of whether anything was said.
     """
     return tuple(
         EngineSegment(
@@ -126,7 +131,8 @@ def from_engine(raw_segments: Iterable[Any]) -> tuple[EngineSegment, ...]:
             words=tuple(
                 EngineWord(float(w.start), float(w.end), str(w.word)) for w in raw.words or ()
             ),
-            anomalous=is_anomalous(
+            anomalous=judge_words
+            and is_anomalous(
                 (str(w.word), float(w.probability), float(w.end) - float(w.start))
                 for w in raw.words or ()
             ),
@@ -342,7 +348,7 @@ class LocalBackend(SpeechBackend):
             # loops carry over from one window to the next with it.
             condition_on_previous_text=False,
         )
-        segments = from_engine(engine_segments)
+        segments = from_engine(engine_segments, judge_words=options.task == "transcribe")
         return Decoded(segments, options.language or getattr(info, "language", None) or None)
 
     def pack_sizes(self, durations: Sequence[float]) -> list[int]:

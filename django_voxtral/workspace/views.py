@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponseBase, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
@@ -43,7 +43,13 @@ def transcript_data(request: HttpRequest, pk: UUID) -> HttpResponseBase:
         return JsonResponse(
             {"code": "not_authenticated", "detail": "Log in to read this transcript."}, status=401
         )
-    transcript = visible_or_404(request.user, Transcript.objects.all(), pk=pk)
+    try:
+        transcript = visible_or_404(request.user, Transcript.objects.all(), pk=pk)
+    except Http404:
+        return JsonResponse(
+            {"code": "not_found", "detail": "No transcript with this id is yours to see."},
+            status=404,
+        )
     response = JsonResponse(follow_data(transcript))
     response["Cache-Control"] = "private, no-cache"
     return response

@@ -105,10 +105,8 @@ def test_audio_gets_an_audio_element(alice: Any) -> None:
 def test_others_get_404_and_the_logged_out_the_login_page(alice: Any, bob: Any) -> None:
     row = done(alice)
     assert logged_in(bob).get(page_url(row)).status_code == 404
-    assert (
-        logged_in(bob).get(reverse("django_voxtral:transcript-data", args=[row.pk])).status_code
-        == 404
-    )
+    refused = logged_in(bob).get(reverse("django_voxtral:transcript-data", args=[row.pk]))
+    assert refused.status_code == 404 and refused.json()["code"] == "not_found"
     anonymous = Client().get(page_url(row))
     assert anonymous.status_code == 302 and "/login/" in anonymous["Location"]
     data = Client().get(reverse("django_voxtral:transcript-data", args=[row.pk]))

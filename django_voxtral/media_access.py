@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from django.utils.module_loading import import_string
@@ -28,12 +29,28 @@ DEFAULT_MEDIA_ACCESS = "django_voxtral.media_access.viewers_only"
 
 
 def viewers_only(request: HttpRequest, transcript: Transcript) -> bool:
-    """The default hook: those who may see the transcript in the admin (``permissions.may``).
+    """The default hook: those who may see the transcript, or its object, in the admin.
 
-    Its owner, or an active user with ``view_transcript`` or ``change_transcript``; never the
-    logged-out.
+    The transcript's owner, or an active user with ``view_transcript`` or
+    ``change_transcript`` (``permissions.may``); for a transcript of a site's own object (a
+    ``Video``'s file), also an active user with the view or change permission of that object's
+    model, as the admin's object page asks. Never ``is_staff`` alone, never the logged-out.
     """
-    return may(getattr(request, "user", None), "view", transcript)
+    user: Any = getattr(request, "user", None)
+    if may(user, "view", transcript):
+        return True
+    content_type_id = transcript.content_type_id
+    return content_type_id is not None and _may_see_objects_of(user, content_type_id)
+
+
+def _may_see_objects_of(user: Any, content_type_id: int) -> bool:
+    if not (getattr(user, "is_authenticated", False) and getattr(user, "is_active", True)):
+        return False
+    content_type = ContentType.objects.get_for_id(content_type_id)  # cached by Django
+    return any(
+        user.has_perm(f"{content_type.app_label}.{action}_{content_type.model}")
+        for action in ("view", "change")
+    )
 
 
 @lru_cache(maxsize=8)

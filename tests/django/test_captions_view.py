@@ -13,6 +13,7 @@ import pytest
 import webvtt
 from django.conf import settings
 from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
@@ -23,6 +24,7 @@ from django.urls import reverse
 from django_voxtral.checks import check_media_access
 from django_voxtral.media_access import may_fetch
 from django_voxtral.models import Segment, Transcript
+from tests.testapp.models import Clip
 
 pytestmark = pytest.mark.django_db
 
@@ -203,3 +205,27 @@ def test_a_hook_that_cannot_be_loaded_is_check_e010_and_never_serves(
         with pytest.raises(ImproperlyConfigured, match=says):
             logged_in(alice).get(captions(row))
     assert check_media_access() == []
+
+
+@pytest.mark.parametrize("codename", ["view_clip", "change_clip"])
+def test_default_hook_who_may_see_the_object_in_the_admin_gets_them(
+    alice: Any, bob: Any, codename: str
+) -> None:
+    # A transcript of a site's own object: whoever may see that object in the admin (its
+    # model's view or change permission) may fetch its media and captions too.
+    clip = Clip.objects.create(title="talk")
+    row = done(
+        alice,
+        "Of the clip.",
+        content_type=ContentType.objects.get_for_model(Clip),
+        object_id=str(clip.pk),
+        source_field="file",
+    )
+    assert logged_in(bob).get(captions(row)).status_code == 404
+    bob.user_permissions.add(Permission.objects.get(codename=codename))
+    assert logged_in(bob).get(captions(row)).status_code == 200
+    other = done(alice, "Not of the clip.", media_name="other.wav")
+    assert logged_in(bob).get(captions(other)).status_code == 404, "only the model's objects"
+    bob.is_active = False
+    bob.save()
+    assert logged_in(bob).get(captions(row)).status_code == 404

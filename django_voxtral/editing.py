@@ -29,6 +29,7 @@ from .exceptions import EditRejected, NotInTranscript, WrongStatus
 from .models import SPEAKER_MAX_LENGTH, Revision, Segment, Transcript
 from .speech.results import Segment as ResultSegment
 from .speech.results import TranscriptionResult, Word, speaker_of
+from .speech.results import _join_text as _joined  # the run's rule for a transcript's text
 from .speech.retime import (
     TimedText,
     clamp_words,
@@ -141,10 +142,6 @@ def _state(index: int, timed: TimedText) -> State:
         "speaker": timed.speaker or "",
         "words": [w.to_contract() for w in timed.words],
     }
-
-
-def _joined(texts: Iterable[str]) -> str:
-    return " ".join(str(t).strip() for t in texts if str(t).strip())
 
 
 def joined_text(segments: Sequence[State]) -> str:

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import soundfile
 
 from ffmpeg_bridge import PeakAccumulator, Peaks, decode_peaks, encode_peaks
+from ffmpeg_bridge.peaks import MAX_PEAKS
 
 from .media import OUT, speech_minute
 
@@ -54,23 +56,29 @@ def _median_ms(work: Callable[[], object]) -> float:
     return statistics.median(times)
 
 
-def hour_of_speech(max_peaks: int | None = None) -> Peaks:
-    """The bench's speech minute (espeak-ng, pauses of 1 to 8 s) fed 60 times, as split() would."""
+def speech_minute_samples() -> tuple[npt.NDArray[np.int16], int]:
+    """The bench's speech minute (espeak-ng, pauses of 1 to 8 s) as 16-bit samples, and its rate."""
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(dir=OUT) as work:
         samples, rate = soundfile.read(speech_minute(Path(work)), dtype="int16")
-    accumulator = PeakAccumulator(rate, **({"max_peaks": max_peaks} if max_peaks else {}))
+    return np.asarray(samples, dtype=np.int16), int(rate)
+
+
+def hour_of_speech(minute: npt.NDArray[np.int16], rate: int, max_peaks: int = MAX_PEAKS) -> Peaks:
+    """The minute fed 60 times, as split() would."""
+    accumulator = PeakAccumulator(rate, max_peaks=max_peaks)
     for _ in range(MINUTES):
-        accumulator.feed(np.asarray(samples, dtype=np.int16))
+        accumulator.feed(minute)
     return accumulator.result()
 
 
 def measure() -> PeakFigures:
-    peaks = hour_of_speech()
+    minute, rate = speech_minute_samples()
+    peaks = hour_of_speech(minute, rate)
     stored = encode_peaks(peaks)
     back = decode_peaks(json.loads(json.dumps(stored)))
     pairs = [*zip(peaks.maxs, back.maxs, strict=True), *zip(peaks.mins, back.mins, strict=True)]
-    halved = hour_of_speech(max_peaks=2048)
+    halved = hour_of_speech(minute, rate, max_peaks=2048)
     answer = {
         "duration": back.duration,
         "seconds_per_peak": back.seconds_per_peak,

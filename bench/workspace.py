@@ -27,7 +27,7 @@ from ffmpeg_bridge import PeakAccumulator, encode_peaks
 from tests.example_site import EXAMPLE, example_env, manage
 
 from .media import OUT
-from .serve import HOST, free_port, fresh_database
+from .serve import HOST, _stop, free_port, fresh_database
 
 RUNS = 5  # page loads of each kind, alternating, after one warm-up load of each
 HOURS = 3
@@ -381,13 +381,7 @@ def _site() -> Iterator[tuple[int, dict[str, Any], float]]:
                 _wait_until_up(f"http://{HOST}:{port}/static/django_voxtral/follow.js", server, log)
                 yield port, made, setup_s
             finally:
-                if server.poll() is None:
-                    server.terminate()
-                    try:
-                        server.wait(timeout=30)
-                    except subprocess.TimeoutExpired:
-                        server.kill()
-                        server.wait(timeout=10)
+                _stop(server)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

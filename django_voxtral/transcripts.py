@@ -401,44 +401,14 @@ def cancel_one(transcript: Transcript) -> Transcript:
 #: What an edit did: the revision saved (None when nothing changed), the segments touched.
 Edited = editing.Edited
 
-
-def edit_segment(
-    transcript: Transcript,
-    index: int,
-    *,
-    text: Any = None,
-    start: Any = None,
-    end: Any = None,
-    speaker: Any = None,
-    author: Any = None,
-) -> editing.Edited:
-    """One segment's text, start, end or speaker changed (None: left as it is), as a revision.
-
-    WrongStatus unless the transcript is done; NotInTranscript for a segment it lacks;
-    EditRejected, naming the field, for what cannot be saved (see editing.edit_segment).
-    """
-    return editing.edit_segment(
-        transcript, index, text=text, start=start, end=end, speaker=speaker, author=author
-    )
-
-
-def split_segment(
-    transcript: Transcript, index: int, *, at: Any = None, word: Any = None, author: Any = None
-) -> editing.Edited:
-    """One segment cut in two at ``at`` seconds or before word number ``word``, as a revision."""
-    return editing.split_segment(transcript, index, at=at, word=word, author=author)
-
-
-def merge_segments(transcript: Transcript, index: int, *, author: Any = None) -> editing.Edited:
-    """Segment ``index`` joined with the next one, as a revision."""
-    return editing.merge_segments(transcript, index, author=author)
-
-
-def rename_speaker(
-    transcript: Transcript, old: Any, new: Any, *, author: Any = None
-) -> editing.Edited:
-    """A speaker renamed everywhere in the transcript, as one revision."""
-    return editing.rename_speaker(transcript, old, new, author=author)
+#: Each edit as editing.py makes it (its docstring says what it refuses): WrongStatus unless the
+#: transcript is done, NotInTranscript for a segment or revision it lacks, EditRejected naming
+#: the field for what cannot be saved; each saves one revision.
+edit_segment = editing.edit_segment
+split_segment = editing.split_segment
+merge_segments = editing.merge_segments
+rename_speaker = editing.rename_speaker
+restore_revision = editing.restore_revision
 
 
 def replace_text(
@@ -451,11 +421,6 @@ def replace_text(
 ) -> editing.Edited:
     """Every ``find`` replaced in the segments' texts, as one revision; ``.replaced`` counts."""
     return editing.replace_text(transcript, find, replace, match_case=match_case, author=author)
-
-
-def restore_revision(transcript: Transcript, number: int, *, author: Any = None) -> editing.Edited:
-    """Revision ``number``'s state made current again, as a new revision."""
-    return editing.restore_revision(transcript, number, author=author)
 
 
 __all__ = [

@@ -16,6 +16,14 @@ ADMIN_WORKSPACE = "admin:django_voxtral_transcript_workspace"
 OWNER_PAGE = "django_voxtral:transcript-page"
 
 
+def reverse_or_none(name: str, *args: Any, **kwargs: Any) -> str | None:
+    """The URL of ``name``, or None when the site did not mount the URLs it belongs to."""
+    try:
+        return reverse(name, args=args or None, kwargs=kwargs or None)
+    except NoReverseMatch:
+        return None
+
+
 def _at(at: float | None) -> str:
     if at is None:
         return ""
@@ -24,18 +32,14 @@ def _at(at: float | None) -> str:
 
 def admin_workspace_url(transcript_id: Any, at: float | None = None) -> str | None:
     """The admin's workspace for the transcript (None when the admin is not mounted)."""
-    try:
-        return reverse(ADMIN_WORKSPACE, args=[transcript_id]) + _at(at)
-    except NoReverseMatch:
-        return None
+    url = reverse_or_none(ADMIN_WORKSPACE, transcript_id)
+    return None if url is None else url + _at(at)
 
 
 def owner_page_url(transcript_id: Any, at: float | None = None) -> str | None:
     """The transcript's own page under django_voxtral.urls (None when they are not mounted)."""
-    try:
-        return reverse(OWNER_PAGE, kwargs={"pk": transcript_id}) + _at(at)
-    except NoReverseMatch:
-        return None
+    url = reverse_or_none(OWNER_PAGE, pk=transcript_id)
+    return None if url is None else url + _at(at)
 
 
 def page_url(user: Any, transcript_id: Any, at: float | None = None) -> str:

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
+from ..links import reverse_or_none
 from ..models import Transcript
-from ..workspace.context import LIVE_STATUSES, workspace_context
+from ..workspace.context import workspace_context
 
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
@@ -41,9 +41,6 @@ def live_progress_url(transcript: Transcript) -> str | None:
 
     None too when the site did not mount the API: the row then updates on reload only.
     """
-    if transcript.status not in LIVE_STATUSES:
+    if transcript.is_finished:
         return None
-    try:
-        return reverse("django_voxtral:transcript-detail", kwargs={"pk": transcript.pk})
-    except NoReverseMatch:
-        return None
+    return reverse_or_none("django_voxtral:transcript-detail", pk=transcript.pk)

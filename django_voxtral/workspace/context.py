@@ -9,16 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, reverse
 
 from ..captions import is_audio_only
+from ..links import reverse_or_none
 from ..models import Transcript, TranscriptChunk
 from ..permissions import may
 from ..speech.formats import FORMATS
 from ..transcript_data import follow_data
-
-#: Statuses whose page keeps polling the API for progress.
-LIVE_STATUSES = (Transcript.Status.QUEUED, Transcript.Status.RUNNING)
 
 
 def media_element(transcript: Transcript) -> str:
@@ -26,13 +23,6 @@ def media_element(transcript: Transcript) -> str:
     as the template tags' players)."""
     name = transcript.media_name or (transcript.media.name if transcript.media else "")
     return "audio" if is_audio_only(name or "") else "video"
-
-
-def _reverse(name: str, **kwargs: Any) -> str | None:
-    try:
-        return reverse(name, kwargs=kwargs)
-    except NoReverseMatch:  # the site did not mount django_voxtral.urls
-        return None
 
 
 def chunk_cuts(transcript: Transcript) -> list[list[float]]:
@@ -44,31 +34,28 @@ def chunk_cuts(transcript: Transcript) -> list[list[float]]:
 def workspace_context(request: HttpRequest, transcript: Transcript) -> dict[str, Any]:
     """The template context of a workspace page for a user who may view the transcript."""
     pk = transcript.pk
-    api = _reverse("django_voxtral:transcript-detail", pk=pk)
+    api = reverse_or_none("django_voxtral:transcript-detail", pk=pk)
     can_edit = (
         transcript.status == Transcript.Status.DONE
         and api is not None
         and may(request.user, "change", transcript)
     )
     config = {
-        "id": str(pk),
-        "status": transcript.status,
-        "live": transcript.status in LIVE_STATUSES,
+        "live": not transcript.is_finished,  # the page polls the API for progress
         "canEdit": can_edit,
-        "duration": transcript.duration,
         "chunks": chunk_cuts(transcript),
         "urls": {
             "api": api,
-            "data": _reverse("django_voxtral:transcript-data", pk=pk),
+            "data": reverse_or_none("django_voxtral:transcript-data", pk=pk),
             "exports": {
                 fmt: url
                 for fmt in FORMATS
-                if (url := _reverse("django_voxtral:transcript-detail", pk=pk, format=fmt))
+                if (url := reverse_or_none("django_voxtral:transcript-detail", pk=pk, format=fmt))
             },
         },
     }
     media_url = (
-        _reverse("django_voxtral:transcript-media", pk=pk)
+        reverse_or_none("django_voxtral:transcript-media", pk=pk)
         if transcript.media_file() is not None
         else None
     )

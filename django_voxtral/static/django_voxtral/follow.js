@@ -80,7 +80,6 @@
   }
 
   VoxtralFollow.formatTime = formatTime;
-  VoxtralFollow.wordsOf = wordsOf;
 
   VoxtralFollow.prototype.setData = function (data) {
     this.segments = (data && data.segments) || [];
@@ -370,20 +369,14 @@
     var self = this;
     if (seconds === null || seconds === undefined) return;
     if (!this.media || this.media.readyState >= 1) {
-      this.seek(seconds);
-      this._scrollTo(seconds);
+      this.seek(seconds); // lights the word and keeps it in view
       return;
     }
-    this.update(true, seconds);
-    this._scrollTo(seconds);
+    this.update(true, seconds); // the word lit and in view until the media can seek there
     this.media.addEventListener("loadedmetadata", function once() {
       self.media.removeEventListener("loadedmetadata", once);
       self.seek(seconds);
     });
-  };
-
-  VoxtralFollow.prototype._scrollTo = function () {
-    if (this.current) this._keepInView(this.current);
   };
 
   function start(container) {

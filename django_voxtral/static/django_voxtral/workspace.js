@@ -170,10 +170,7 @@
         .then(function (answer) {
           editing = null;
           follow.replaceSegment(answer);
-          drawTimeline();
-          say("Saved segment " + index + " (revision " + answer.revision + ").");
-          refreshSpeakers();
-          if (!history.hidden) showHistory();
+          changed("Saved segment " + index + " (revision " + answer.revision + ").");
         })
         .catch(function (error) {
           save.disabled = false;
@@ -204,11 +201,16 @@
     return call("GET", config.urls.data).then(function (fresh) {
       editing = null;
       follow.setData(fresh);
-      drawTimeline();
-      refreshSpeakers();
-      if (!history.hidden) showHistory();
-      if (done) say(done);
+      changed(done);
     });
+  }
+
+  /* What shows the words besides the words themselves, after they changed. */
+  function changed(done) {
+    drawTimeline();
+    refreshSpeakers();
+    if (!history.hidden) showHistory();
+    if (done) say(done);
   }
 
   /* ---- speakers and find / replace ------------------------------------------------------ */
@@ -328,11 +330,14 @@
   /* ---- waveform and timeline ---------------------------------------------------------- */
 
   var timeline = document.getElementById("voxtral-timeline");
-  var duration = config.duration || (data && data.duration) || 0;
+  /* The transcript's duration, else the media's own once its metadata is in. */
+  function totalSeconds() {
+    return data.duration || (media && media.duration) || 0;
+  }
 
   function drawTimeline() {
     if (!timeline || !timeline.getContext) return;
-    var total = duration || (media && media.duration) || 0;
+    var total = totalSeconds();
     var width = timeline.clientWidth || 600;
     var height = TIMELINE_HEIGHT;
     var ratio = window.devicePixelRatio || 1;
@@ -372,7 +377,7 @@
 
   if (timeline) {
     timeline.addEventListener("click", function (event) {
-      var total = duration || (media && media.duration) || 0;
+      var total = totalSeconds();
       if (!total) return;
       var box = timeline.getBoundingClientRect();
       follow.seek(((event.clientX - box.left) / box.width) * total);

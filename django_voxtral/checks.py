@@ -269,10 +269,10 @@ def check_media_access(**kwargs: Any) -> list[checks.CheckMessage]:
     could be served (media_access.py raises rather than guess)."""
     from django.core.exceptions import ImproperlyConfigured
 
-    from .media_access import load_media_access
+    from .media_access import media_access_hook
 
     try:
-        load_media_access(get_settings().media_access)
+        media_access_hook()
     except ImproperlyConfigured as exc:
         return [
             checks.Error(

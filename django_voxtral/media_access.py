@@ -16,16 +16,16 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from django.utils.module_loading import import_string
 
-from .conf import get_settings
+from .conf import DEFAULTS, get_settings
 from .models import Transcript
-from .permissions import may
+from .permissions import _active, may
 
 #: What a hook is: given the request and the transcript, whether the request may fetch its
 #: media and captions.
 MediaAccess = Callable[[HttpRequest, Transcript], bool]
 
-#: The default of VOXTRAL["MEDIA_ACCESS"].
-DEFAULT_MEDIA_ACCESS = "django_voxtral.media_access.viewers_only"
+#: The default of VOXTRAL["MEDIA_ACCESS"] (conf.DEFAULTS holds it).
+DEFAULT_MEDIA_ACCESS: str = DEFAULTS["MEDIA_ACCESS"]
 
 
 def viewers_only(request: HttpRequest, transcript: Transcript) -> bool:
@@ -44,7 +44,7 @@ def viewers_only(request: HttpRequest, transcript: Transcript) -> bool:
 
 
 def _may_see_objects_of(user: Any, content_type_id: int) -> bool:
-    if not (getattr(user, "is_authenticated", False) and getattr(user, "is_active", True)):
+    if not _active(user):
         return False
     content_type = ContentType.objects.get_for_id(content_type_id)  # cached by Django
     return any(

@@ -12,7 +12,6 @@ from typing import Any
 from django.urls import URLPattern, path
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -21,7 +20,7 @@ from rest_framework.throttling import BaseThrottle
 
 from .. import editing, transcripts
 from ..models import SPEAKER_MAX_LENGTH, Revision, Transcript
-from ..permissions import PERMISSIONS, may, visible_or_404
+from ..permissions import TranscriptPermission, visible_or_404
 from .base import VoxtralAPIView, documented
 from .errors import InvalidField
 from .serializers import ErrorSerializer
@@ -194,21 +193,18 @@ class EditView(VoxtralAPIView):
     parser_classes = (JSONParser,)
     renderer_classes = (JSONRenderer, BrowsableAPIRenderer)
     upload_methods = frozenset()
+    permission_classes = (*VoxtralAPIView.permission_classes, TranscriptPermission)
     #: The fields the body may hold.
     body_fields: tuple[str, ...] = ()
 
     def get_throttles(self) -> list[BaseThrottle]:
         return []  # edits are small writes by people, not uploads
 
-    def transcript(self, request: Request, pk: Any, *, change: bool) -> Transcript:
-        """The transcript if the user may see it (else 404) and, for a change, change it (403)."""
+    def transcript(self, request: Request, pk: Any) -> Transcript:
+        """The transcript if the user may see it (else 404) and, unless the request only reads
+        (GET), change it (403 naming the permission: TranscriptPermission's rule)."""
         transcript = visible_or_404(request.user, Transcript.objects.all(), pk=pk)
-        if change and not may(request.user, "change", transcript):
-            raise PermissionDenied(
-                "You may see this transcript but not change it: it is not yours, and the "
-                f"permission {PERMISSIONS['change'][0]} is needed to change others' "
-                "transcripts. Ask the site's administrator for it."
-            )
+        self.check_object_permissions(request, transcript)
         return transcript
 
     def body(self, request: Request) -> dict[str, Any]:
@@ -241,7 +237,7 @@ class SegmentView(EditView):
         responses={200: SegmentAnswerSerializer, **_ERRORS},
     )
     def patch(self, request: Request, pk: Any, index: int) -> Response:
-        transcript = self.transcript(request, pk, change=True)
+        transcript = self.transcript(request, pk)
         body = self.body(request)
         if not body:
             raise InvalidField(
@@ -264,7 +260,7 @@ class SplitView(EditView):
         responses={200: SegmentsAnswerSerializer, **_ERRORS},
     )
     def post(self, request: Request, pk: Any, index: int) -> Response:
-        transcript = self.transcript(request, pk, change=True)
+        transcript = self.transcript(request, pk)
         body = self.body(request)
         edited = transcripts.split_segment(
             transcript, index, at=body.get("at"), word=body.get("word"), author=request.user
@@ -282,7 +278,7 @@ class MergeView(EditView):
         responses={200: SegmentsAnswerSerializer, **_ERRORS},
     )
     def post(self, request: Request, pk: Any, index: int) -> Response:
-        transcript = self.transcript(request, pk, change=True)
+        transcript = self.transcript(request, pk)
         self.body(request)
         edited = transcripts.merge_segments(transcript, index, author=request.user)
         return Response({"segments": edited.segments, "revision": edited.latest})
@@ -299,7 +295,7 @@ class RenameSpeakerView(EditView):
         responses={200: RenameAnswerSerializer, **_ERRORS},
     )
     def post(self, request: Request, pk: Any) -> Response:
-        transcript = self.transcript(request, pk, change=True)
+        transcript = self.transcript(request, pk)
         body = self.body(request)
         edited = transcripts.rename_speaker(
             transcript, body.get("from", ""), body.get("to", ""), author=request.user
@@ -319,7 +315,7 @@ class ReplaceView(EditView):
         responses={200: ReplaceAnswerSerializer, **_ERRORS},
     )
     def post(self, request: Request, pk: Any) -> Response:
-        transcript = self.transcript(request, pk, change=True)
+        transcript = self.transcript(request, pk)
         body = self.body(request)
         match_case = body.get("match_case", False)
         if not isinstance(match_case, bool):
@@ -345,7 +341,7 @@ class RevisionListView(EditView):
         responses={200: RevisionSerializer(many=True), 404: _ERRORS[404]},
     )
     def get(self, request: Request, pk: Any) -> Response:
-        transcript = self.transcript(request, pk, change=False)
+        transcript = self.transcript(request, pk)
         revisions = transcript.revisions.select_related("author").defer("segments", "delta", "text")
         return Response([revision_data(r) for r in revisions.order_by("-number")])
 
@@ -357,7 +353,7 @@ class RevisionDetailView(EditView):
         responses={200: RevisionDetailSerializer, 404: _ERRORS[404]},
     )
     def get(self, request: Request, pk: Any, number: int) -> Response:
-        transcript = self.transcript(request, pk, change=False)
+        transcript = self.transcript(request, pk)
         found = editing.revision(transcript, number)
         return Response(revision_data(found, editing.state_at(transcript, number)))
 
@@ -372,7 +368,7 @@ class RevisionRestoreView(EditView):
         responses={200: RestoredSerializer, **_ERRORS},
     )
     def post(self, request: Request, pk: Any, number: int) -> Response:
-        transcript = self.transcript(request, pk, change=True)
+        transcript = self.transcript(request, pk)
         self.body(request)
         edited = transcripts.restore_revision(transcript, number, author=request.user)
         newest = editing.revision(transcript, edited.latest if edited.latest is not None else 0)
@@ -382,42 +378,20 @@ class RevisionRestoreView(EditView):
         )
 
 
+#: The editing endpoints under transcripts/<uuid:pk>/, with their views and URL names.
+_ROUTES: tuple[tuple[str, type[EditView], str], ...] = (
+    ("segments/<int:index>/", SegmentView, "transcript-segment"),
+    ("segments/<int:index>/split/", SplitView, "transcript-segment-split"),
+    ("segments/<int:index>/merge/", MergeView, "transcript-segment-merge"),
+    ("speakers/rename/", RenameSpeakerView, "transcript-speaker-rename"),
+    ("replace/", ReplaceView, "transcript-replace"),
+    ("revisions/", RevisionListView, "transcript-revisions"),
+    ("revisions/<int:number>/", RevisionDetailView, "transcript-revision"),
+    ("revisions/<int:number>/restore/", RevisionRestoreView, "transcript-revision-restore"),
+)
+
 #: The editing endpoints, mounted before the router's URLs (api/urls.py).
 EDIT_URLS: list[URLPattern] = [
-    path(
-        "transcripts/<uuid:pk>/segments/<int:index>/",
-        SegmentView.as_view(),
-        name="transcript-segment",
-    ),
-    path(
-        "transcripts/<uuid:pk>/segments/<int:index>/split/",
-        SplitView.as_view(),
-        name="transcript-segment-split",
-    ),
-    path(
-        "transcripts/<uuid:pk>/segments/<int:index>/merge/",
-        MergeView.as_view(),
-        name="transcript-segment-merge",
-    ),
-    path(
-        "transcripts/<uuid:pk>/speakers/rename/",
-        RenameSpeakerView.as_view(),
-        name="transcript-speaker-rename",
-    ),
-    path("transcripts/<uuid:pk>/replace/", ReplaceView.as_view(), name="transcript-replace"),
-    path(
-        "transcripts/<uuid:pk>/revisions/",
-        RevisionListView.as_view(),
-        name="transcript-revisions",
-    ),
-    path(
-        "transcripts/<uuid:pk>/revisions/<int:number>/",
-        RevisionDetailView.as_view(),
-        name="transcript-revision",
-    ),
-    path(
-        "transcripts/<uuid:pk>/revisions/<int:number>/restore/",
-        RevisionRestoreView.as_view(),
-        name="transcript-revision-restore",
-    ),
+    path(f"transcripts/<uuid:pk>/{route}", view.as_view(), name=name)
+    for route, view, name in _ROUTES
 ]

@@ -42,7 +42,8 @@ GATED = {
 
 @pytest.fixture
 def worker(alice: Any, tmp_path: Path) -> Iterator[tuple[Transcript, threading.Thread]]:
-    """A queued 12 s transcript and a worker thread running it, held before its first chunk."""
+    """A running 12 s transcript (its chunks counted) and its worker thread, held before its
+    first chunk."""
     GatedBackend.reset()
     audio = tone(tmp_path / "talk.wav", 12.0, 440.0)
     with override_settings(VOXTRAL=GATED):
@@ -52,6 +53,7 @@ def worker(alice: Any, tmp_path: Path) -> Iterator[tuple[Transcript, threading.T
         thread = threading.Thread(target=lambda: outcome.append(run_transcript(row.pk)))
         thread.start()
         try:
+            wait_running(row)
             yield row, thread
         finally:
             GatedBackend.release(10)  # whatever the test did not release
@@ -76,7 +78,6 @@ def test_the_workspace_shows_the_chunks_as_they_arrive(
     worker: tuple[Transcript, threading.Thread],
 ) -> None:
     row, thread = worker
-    wait_running(row)
     total = row.chunks_total
     assert total >= 3  # 12 s in chunks of 4 s at most
     log_in(alice)
@@ -109,7 +110,6 @@ def test_the_admin_list_row_updates_by_itself(
     worker: tuple[Transcript, threading.Thread],
 ) -> None:
     row, thread = worker
-    wait_running(row)
     total = row.chunks_total
     log_in(admin_user)
     browser.get(f"{live_server.url}/admin/django_voxtral/transcript/")

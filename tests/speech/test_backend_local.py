@@ -99,17 +99,22 @@ def jfk_result(backend: LocalBackend) -> TranscriptionResult:
     return backend.transcribe(JFK, TranscriptionOptions())
 
 
-@pytest.fixture(scope="session")
-def french_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # espeak-ng's plain "fr" voice at its default pace is heard as Hungarian by Whisper base;
-    # fr-fr, a little slower and with short gaps between words, is heard as French.
-    path = tmp_path_factory.mktemp("french") / "bonjour.wav"
+def french_speech(folder: Path, words_a_minute: int) -> Path:
+    """FRENCH spoken by espeak-ng's fr-fr voice at the pace, with short gaps between words."""
+    path = folder / f"bonjour-{words_a_minute}.wav"
     subprocess.run(
-        ["espeak-ng", "-v", "fr-fr", "-s", "130", "-g", "5", "-w", str(path), FRENCH],
+        ["espeak-ng", "-v", "fr-fr", "-s", str(words_a_minute), "-g", "5", "-w", str(path), FRENCH],
         check=True,
         capture_output=True,
     )
     return path
+
+
+@pytest.fixture(scope="session")
+def french_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # espeak-ng's plain "fr" voice at its default pace is heard as Hungarian by Whisper base;
+    # fr-fr, a little slower and with short gaps between words, is heard as French.
+    return french_speech(tmp_path_factory.mktemp("french"), 130)
 
 
 @pytest.fixture(scope="module")
@@ -118,13 +123,7 @@ def french_clip_to_translate(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # (log-prob -0.84 to -0.89 under each of CTranslate2's GENERIC, AVX, AVX2 and AVX512
     # kernels), where at 130 it sits on -1 (-0.91 to -1.13 by kernel) and so falls back to
     # sampling, whose English differs from run to run.
-    path = tmp_path_factory.mktemp("french") / "bonjour-140.wav"
-    subprocess.run(
-        ["espeak-ng", "-v", "fr-fr", "-s", "140", "-g", "5", "-w", str(path), FRENCH],
-        check=True,
-        capture_output=True,
-    )
-    return path
+    return french_speech(tmp_path_factory.mktemp("french"), 140)
 
 
 def test_jfk_word_error_rate(jfk_result: TranscriptionResult) -> None:

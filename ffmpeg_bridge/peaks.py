@@ -213,7 +213,7 @@ def decode_peaks(data: Mapping[str, Any]) -> Peaks:
     if version is None and "mins" in data and "maxs" in data:
         return Peaks.from_dict(data)
     if version != STORED_VERSION:
-        raise ValueError(f"stored peaks of version {version!r}; this version reads 1")
+        raise ValueError(f"stored peaks of version {version!r}; this one reads {STORED_VERSION}")
     scale = float(data["scale"])
     maxs = _from_bytes(data["max"], scale)
     mins = _from_bytes(data["min"], scale)

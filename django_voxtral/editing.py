@@ -516,6 +516,16 @@ def _check_times(
             )
 
 
+def _field_changes(index: int, old: State, new: State) -> list[dict[str, Any]]:
+    """What a revision records of one segment's edited fields: {"index", "field", "before",
+    "after"} for each of text, start, end and speaker that differs."""
+    return [
+        {"index": index, "field": name, "before": old[name], "after": new[name]}
+        for name in ("text", "start", "end", "speaker")
+        if old[name] != new[name]
+    ]
+
+
 def _renamed_words(words: list[dict[str, Any]], old: str, new: str) -> list[dict[str, Any]]:
     renamed: list[dict[str, Any]] = []
     for word in words:
@@ -585,11 +595,7 @@ def edit_segment(
                 for w in clamp_words(_words({**old, "words": words}), s_start, s_end)
             ]
         state.update(text=s_text, words=words)
-        changes = [
-            {"index": index, "field": name, "before": old[name], "after": state[name]}
-            for name in ("text", "start", "end", "speaker")
-            if old[name] != state[name]
-        ]
+        changes = _field_changes(index, old, state)
         what = " and ".join(c["field"] for c in changes)
         return _Change(
             [_Range(index, [old], [state])],
@@ -806,11 +812,7 @@ def _differences(before: Sequence[State], after: Sequence[State]) -> list[dict[s
                 }
             )
             continue
-        changes.extend(
-            {"index": i, "field": name, "before": old[name], "after": new[name]}
-            for name in ("text", "start", "end", "speaker")
-            if old[name] != new[name]
-        )
+        changes.extend(_field_changes(i, old, new))
     return changes
 
 

@@ -7,11 +7,10 @@ leave a copy or its SRT on disk once the caller has what it needs.
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +31,7 @@ CONTAINERS: dict[str, tuple[str, str]] = {
     "mkv": (".mkv", "video/x-matroska"),
     "webm": (".webm", "video/webm"),
 }
-#: Each copy is made in a folder of its own with this prefix, removed before the answer streams.
+#: The prefix of the zip of several copies (an unnamed temporary file).
 SCRATCH_PREFIX = "voxtral-subtitled-"
 
 
@@ -72,12 +71,17 @@ def choose_container(media_name: str, asked: str | None = None) -> str:
     return asked
 
 
-def write_copy(transcript: Transcript, container: str, folder: Path) -> SubtitledCopy:
-    """Write transcript's media with its SRT as one subtitle stream into folder.
+@contextmanager
+def subtitled_copy(transcript: Transcript, container: str) -> Iterator[SubtitledCopy]:
+    """Yields transcript's media with its SRT as one subtitle stream, removed afterwards.
 
     The stream is in the transcript's language (detected, else asked, else "und"); picture and
-    sound are copied. NoSubtitledCopy when it cannot be made; FFmpegTimeout (the server's time
-    limit, not the container's fault) passes through.
+    sound are copied. The copy and its SRT are made in spool.spooled()'s folder, beside the
+    media's local copy, so they go with it (and remove_dead_runs() reaps them if the process
+    dies). A file opened inside the block outlives its name (POSIX), so a caller may open the
+    copy, leave the block and stream it: nothing is left behind even if the client goes away.
+    NoSubtitledCopy when it cannot be made; FFmpegTimeout (the server's time limit, not the
+    container's fault) passes through.
     """
     if transcript.status != Transcript.Status.DONE:
         raise NoSubtitledCopy(
@@ -93,50 +97,35 @@ def write_copy(transcript: Transcript, container: str, folder: Path) -> Subtitle
         )
     suffix, content_type = CONTAINERS[container]
     result = transcript.to_result()
-    srt = folder / f"{transcript.pk}.srt"
-    out = folder / f"{transcript.pk}{suffix}"
-    try:
-        srt.write_text(render(result, "srt"), encoding="utf-8")
-        with spooled(media, name=transcript.display_name) as local:
+    with ExitStack() as stack:
+        try:
+            local = stack.enter_context(spooled(media, name=transcript.display_name))
+            srt = local.path.with_name(f"{transcript.pk}.srt")
+            out = local.path.with_name(f"{transcript.pk}{suffix}")
+            srt.write_text(render(result, "srt"), encoding="utf-8")
             mux(local.path, out, [SubtitleTrack(srt, result.language or "und")])
-    except StoredFileMissing:
-        raise NoSubtitledCopy(
-            f"The media of {transcript.display_name} is gone from the storage; upload it again "
-            "to get a copy.",
-            code="media_missing",
-        ) from None
-    except NoVideoStream:
-        # Named as the person knows it, not by the spooled copy's name.
-        raise NoSubtitledCopy(
-            str(NoVideoStream(transcript.display_name)), code="no_video"
-        ) from None
-    except FFmpegTimeout:
-        raise
-    except FFmpegFailed as exc:
-        raise NoSubtitledCopy(
-            f"The media of {transcript.display_name} cannot be copied into {container}: "
-            f"{exc.last_line}",
-            code="container",
-        ) from None
-    finally:
-        srt.unlink(missing_ok=True)
-    return SubtitledCopy(
-        out, f"{download_stem(transcript)}.subtitled{suffix}", content_type=content_type
-    )
-
-
-@contextmanager
-def subtitled_copy(transcript: Transcript, container: str) -> Iterator[SubtitledCopy]:
-    """Yields write_copy()'s copy in a scratch folder of its own, removed afterwards.
-
-    A file opened inside the block outlives its name (POSIX), so a caller may open the copy,
-    leave the block and stream it: nothing is left behind even if the client goes away.
-    """
-    scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
-    try:
-        yield write_copy(transcript, container, scratch)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        except StoredFileMissing:
+            raise NoSubtitledCopy(
+                f"The media of {transcript.display_name} is gone from the storage; upload it "
+                "again to get a copy.",
+                code="media_missing",
+            ) from None
+        except NoVideoStream:
+            # Named as the person knows it, not by the spooled copy's name.
+            raise NoSubtitledCopy(
+                str(NoVideoStream(transcript.display_name)), code="no_video"
+            ) from None
+        except FFmpegTimeout:
+            raise
+        except FFmpegFailed as exc:
+            raise NoSubtitledCopy(
+                f"The media of {transcript.display_name} cannot be copied into {container}: "
+                f"{exc.last_line}",
+                code="container",
+            ) from None
+        yield SubtitledCopy(
+            out, f"{download_stem(transcript)}.subtitled{suffix}", content_type=content_type
+        )
 
 
 def open_copy(transcript: Transcript, container: str) -> FileResponse:

@@ -11,14 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 
-from .results import Word
+from .results import (
+    Word,
+    _round_time,  # milliseconds, as results.py keeps word times
+)
+from .results import _join_text as _joined  # the run's rule for joining texts
 
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
-
-
-def _round_time(value: float) -> float:
-    # Milliseconds, as results.py keeps word times.
-    return round(float(value), 3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,12 +120,17 @@ def _spread(
     return words
 
 
-def _token_times(segment: TimedText) -> list[tuple[float, float]]:
-    """Each token of the segment's text with a time: its word's, else by its place in the text."""
-    parts = tokens(segment.text)
-    timed = retime_words(
+def _text_words(segment: TimedText) -> tuple[Word, ...]:
+    """The segment's words aligned to its text (none when it has no word times)."""
+    return retime_words(
         segment.words, segment.text, start=segment.start, end=segment.end, speaker=segment.speaker
     )
+
+
+def _token_times(segment: TimedText, timed: Sequence[Word]) -> list[tuple[float, float]]:
+    """Each token of the segment's text with a time: its word's (``timed``: _text_words), else
+    by its place in the text."""
+    parts = tokens(segment.text)
     if len(timed) == len(parts):
         return [(w.start, w.end) for w in timed]
     # No word times: each token by its share of the characters.
@@ -142,11 +146,10 @@ def _token_times(segment: TimedText) -> list[tuple[float, float]]:
     return times
 
 
-def _halves(segment: TimedText, cut: int, at: float) -> tuple[TimedText, TimedText]:
+def _halves(
+    segment: TimedText, words: Sequence[Word], cut: int, at: float
+) -> tuple[TimedText, TimedText]:
     parts = tokens(segment.text)
-    words = retime_words(
-        segment.words, segment.text, start=segment.start, end=segment.end, speaker=segment.speaker
-    )
     first_words = clamp_words(words[:cut], segment.start, at) if words else ()
     second_words = clamp_words(words[cut:], at, segment.end) if words else ()
     at = _round_time(at)
@@ -166,11 +169,12 @@ def split_at_time(segment: TimedText, at: float) -> tuple[TimedText, TimedText]:
         raise ValueError(
             f"{at:g} s is not inside the segment ({segment.start:g} s to {segment.end:g} s)"
         )
-    times = _token_times(segment)
+    words = _text_words(segment)
+    times = _token_times(segment, words)
     if len(times) < 2:
         raise ValueError("a segment of one word cannot be split")
     before = sum(1 for w_start, w_end in times if (w_start + w_end) / 2 < at)
-    return _halves(segment, min(max(before, 1), len(times) - 1), at)
+    return _halves(segment, words, min(max(before, 1), len(times) - 1), at)
 
 
 def split_at_word(segment: TimedText, word: int) -> tuple[TimedText, TimedText]:
@@ -178,7 +182,8 @@ def split_at_word(segment: TimedText, word: int) -> tuple[TimedText, TimedText]:
 
     ValueError when ``word`` is not from 1 to the number of words minus one.
     """
-    times = _token_times(segment)
+    words = _text_words(segment)
+    times = _token_times(segment, words)
     if not 1 <= word < len(times):
         raise ValueError(
             f"word {word} cannot start the second half: give 1 to {len(times) - 1}"
@@ -190,7 +195,7 @@ def split_at_word(segment: TimedText, word: int) -> tuple[TimedText, TimedText]:
     if not segment.start < at < segment.end:
         # Word times squeezed to an edge: cut by the text's share instead.
         at = segment.start + (segment.end - segment.start) * word / len(times)
-    return _halves(segment, word, at)
+    return _halves(segment, words, word, at)
 
 
 def merge(first: TimedText, second: TimedText) -> TimedText:
@@ -199,7 +204,7 @@ def merge(first: TimedText, second: TimedText) -> TimedText:
     return TimedText(
         start=min(first.start, second.start),
         end=max(first.end, second.end),
-        text=" ".join(t for t in (first.text.strip(), second.text.strip()) if t),
+        text=_joined((first.text, second.text)),
         words=(*first.words, *second.words),
         speaker=first.speaker,
     )

@@ -28,8 +28,12 @@ from .db_retry import retry_locked
 from .exceptions import EditRejected, NotInTranscript, WrongStatus
 from .models import SPEAKER_MAX_LENGTH, Revision, Segment, Transcript
 from .speech.results import Segment as ResultSegment
-from .speech.results import TranscriptionResult, Word, speaker_of
-from .speech.results import _join_text as _joined  # the run's rule for a transcript's text
+from .speech.results import (
+    TranscriptionResult,
+    Word,
+    join_text,  # the run's rule for a transcript's text
+    speaker_of,
+)
 from .speech.retime import (
     TimedText,
     clamp_words,
@@ -146,7 +150,7 @@ def _state(index: int, timed: TimedText) -> State:
 
 def joined_text(segments: Sequence[State]) -> str:
     """The transcript's text for these segments: their texts joined by spaces, as a run joins."""
-    return _joined(s["text"] for s in segments)
+    return join_text(s["text"] for s in segments)
 
 
 def _seconds(value: float) -> str:
@@ -404,7 +408,7 @@ def _save(
             texts: list[str] = [s["text"] for s in current.light]
             for r in reversed(ranges):
                 texts[r.at : r.at + len(r.removed)] = [s["text"] for s in r.added]
-            joined = _joined(texts)
+            joined = join_text(texts)
             _write_segments(locked, current, ranges)
             locked.text = change.text if change.text is not None else joined
             locked.save(update_fields=["text"])

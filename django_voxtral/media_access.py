@@ -18,7 +18,7 @@ from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS, get_settings
 from .models import Transcript
-from .permissions import _active, may
+from .permissions import is_active_user, may
 
 #: What a hook is: given the request and the transcript, whether the request may fetch its
 #: media and captions.
@@ -44,7 +44,7 @@ def viewers_only(request: HttpRequest, transcript: Transcript) -> bool:
 
 
 def _may_see_objects_of(user: Any, content_type_id: int) -> bool:
-    if not _active(user):
+    if not is_active_user(user):
         return False
     content_type = ContentType.objects.get_for_id(content_type_id)  # cached by Django
     return any(

@@ -37,17 +37,20 @@ METHOD_ACTIONS: dict[str, Action] = {
 }
 
 
-def _active(user: Any) -> bool:
+def is_active_user(user: Any) -> bool:
+    """Whether ``user`` is logged in and active (an inactive owner's transcripts are closed)."""
     return bool(getattr(user, "is_authenticated", False) and getattr(user, "is_active", True))
 
 
 def may_act_on_others(user: Any, action: Action) -> bool:
     """Whether ``user`` may ``action`` transcripts they do not own (superusers may all)."""
-    return _active(user) and any(user.has_perm(perm) for perm in PERMISSIONS[action])
+    return is_active_user(user) and any(user.has_perm(perm) for perm in PERMISSIONS[action])
 
 
 def is_owner(user: Any, transcript: Transcript) -> bool:
-    return _active(user) and transcript.owner_id is not None and transcript.owner_id == user.pk
+    return (
+        is_active_user(user) and transcript.owner_id is not None and transcript.owner_id == user.pk
+    )
 
 
 def may(user: Any, action: Action, transcript: Transcript) -> bool:
@@ -60,7 +63,7 @@ def transcripts_for(
 ) -> QuerySet[Transcript]:
     """The transcripts ``user`` may ``action``: all with the model permission, else their own."""
     queryset = Transcript.objects.all() if queryset is None else queryset
-    if not _active(user):
+    if not is_active_user(user):
         return queryset.none()
     if may_act_on_others(user, action):
         return queryset
@@ -90,7 +93,7 @@ class TranscriptPermission(BasePermission):
     message = "You do not have permission to do this."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return _active(request.user)
+        return is_active_user(request.user)
 
     def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
         action = METHOD_ACTIONS.get(str(request.method).upper(), "change")
@@ -107,6 +110,7 @@ class TranscriptPermission(BasePermission):
 __all__ = [
     "PERMISSIONS",
     "TranscriptPermission",
+    "is_active_user",
     "is_owner",
     "may",
     "may_act_on_others",

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 
-def _round_time(value: float) -> float:
-    # Millisecond precision: finer is noise from float sums, coarser loses word timing.
+def round_time(value: float) -> float:
+    """A time kept to the millisecond: finer is noise from float sums, coarser loses word timing."""
     return round(float(value), 3)
 
 
@@ -35,7 +35,7 @@ class Word:
 
     def shifted(self, offset: float) -> Word:
         return replace(
-            self, start=_round_time(self.start + offset), end=_round_time(self.end + offset)
+            self, start=round_time(self.start + offset), end=round_time(self.end + offset)
         )
 
     def to_contract(self) -> dict[str, Any]:
@@ -60,7 +60,7 @@ class Segment:
 
     def shifted(self, offset: float) -> Segment:
         return replace(
-            self, start=_round_time(self.start + offset), end=_round_time(self.end + offset)
+            self, start=round_time(self.start + offset), end=round_time(self.end + offset)
         )
 
     def to_contract(self) -> dict[str, Any]:
@@ -91,7 +91,7 @@ class DroppedText:
 
     def shifted(self, offset: float) -> DroppedText:
         return replace(
-            self, start=_round_time(self.start + offset), end=_round_time(self.end + offset)
+            self, start=round_time(self.start + offset), end=round_time(self.end + offset)
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -254,13 +254,14 @@ class ChunkResult:
         )
 
 
-def _join_text(parts: Iterable[str]) -> str:
+def join_text(parts: Iterable[str]) -> str:
+    """A transcript's text from its pieces' texts (the run's rule, also after an edit)."""
     return " ".join(p.strip() for p in parts if p and p.strip())
 
 
 def _piece_text(result: TranscriptionResult) -> str:
     # Some servers leave the top-level text empty yet fill the segments.
-    return result.text if result.text.strip() else _join_text(s.text for s in result.segments)
+    return result.text if result.text.strip() else join_text(s.text for s in result.segments)
 
 
 def merge_chunk_results(
@@ -305,7 +306,7 @@ def merge_chunk_results(
     # max() keeps the first language seen on a tie: the one spoken first.
     language = max(language_seconds, key=language_seconds.__getitem__) if language_seconds else None
     return TranscriptionResult(
-        text=_join_text(_piece_text(p.result) for p in ordered),
+        text=join_text(_piece_text(p.result) for p in ordered),
         segments=tuple(replace(seg, id=i) for i, seg in enumerate(segments)),
         language=language,
         words=tuple(words),

@@ -11,11 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 
-from .results import (
-    Word,
-    _round_time,  # milliseconds, as results.py keeps word times
-)
-from .results import _join_text as _joined  # the run's rule for joining texts
+from .results import Word, join_text, round_time
 
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
@@ -47,7 +43,7 @@ def clamp_words(words: Sequence[Word], start: float, end: float) -> tuple[Word, 
     for word in words:
         w_start = min(max(word.start, start), end)
         w_end = min(max(word.end, w_start), end)
-        clamped.append(replace(word, start=_round_time(w_start), end=_round_time(w_end)))
+        clamped.append(replace(word, start=round_time(w_start), end=round_time(w_end)))
     return tuple(clamped)
 
 
@@ -110,8 +106,8 @@ def _spread(
         for k in range(run_end - j):
             words.append(
                 Word(
-                    _round_time(gap_start + k * step),
-                    _round_time(gap_start + (k + 1) * step),
+                    round_time(gap_start + k * step),
+                    round_time(gap_start + (k + 1) * step),
                     new_tokens[j + k],
                     speaker,
                 )
@@ -152,7 +148,7 @@ def _halves(
     parts = tokens(segment.text)
     first_words = clamp_words(words[:cut], segment.start, at) if words else ()
     second_words = clamp_words(words[cut:], at, segment.end) if words else ()
-    at = _round_time(at)
+    at = round_time(at)
     return (
         TimedText(segment.start, at, " ".join(parts[:cut]), first_words, segment.speaker),
         TimedText(at, segment.end, " ".join(parts[cut:]), second_words, segment.speaker),
@@ -204,7 +200,7 @@ def merge(first: TimedText, second: TimedText) -> TimedText:
     return TimedText(
         start=min(first.start, second.start),
         end=max(first.end, second.end),
-        text=_joined((first.text, second.text)),
+        text=join_text((first.text, second.text)),
         words=(*first.words, *second.words),
         speaker=first.speaker,
     )
